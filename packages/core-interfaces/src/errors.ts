@@ -100,18 +100,18 @@ const BRAND = Symbol.for("@strata/core-interfaces/StorageError");
 export class StorageError extends Error implements StorageErrorFields {
   /** Machine-readable error code. */
   readonly code: ErrorCode;
-  readonly path?: string;
-  readonly engine?: string;
-  readonly dtype?: string;
-  readonly feature?: string;
-  readonly key?: string;
-  readonly side?: "pre" | "post";
-  readonly count?: number;
-  readonly max?: number;
-  readonly limit?: number;
-  readonly waitedMs?: number;
-  readonly holder?: string;
-  readonly legacyName?: string;
+  declare readonly path?: string;
+  declare readonly engine?: string;
+  declare readonly dtype?: string;
+  declare readonly feature?: string;
+  declare readonly key?: string;
+  declare readonly side?: "pre" | "post";
+  declare readonly count?: number;
+  declare readonly max?: number;
+  declare readonly limit?: number;
+  declare readonly waitedMs?: number;
+  declare readonly holder?: string;
+  declare readonly legacyName?: string;
   /**
    * @param code - machine-readable error code
    * @param message - human-readable message; should name the path or key concerned

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+
+describe("public API", () => {
+  it("exports exactly the documented barrel", async () => {
+    expect(Object.keys(await import("./index.js")).sort()).toMatchInlineSnapshot(`
+      [
+        "DTYPES",
+        "ErrorCode",
+        "MAX_CHUNK_ID",
+        "StorageError",
+        "allocate",
+        "bytesPerElement",
+        "chunk",
+        "chunkBox",
+        "chunkEquals",
+        "chunkFromId",
+        "chunkId",
+        "chunkList",
+        "compareChunks",
+        "createRegistry",
+        "ctorFor",
+        "discoverPlugins",
+        "discoverPluginsDetailed",
+        "dtypeOf",
+        "fromNumpyType",
+        "fromSystemError",
+        "isDType",
+        "isPlugin",
+        "isStorageError",
+        "pluginsFromModule",
+        "sortChunks",
+        "throwIfAborted",
+        "toBigInt64",
+        "toChunk",
+        "toNumpyType",
+        "toSafeNumbers",
+      ]
+    `);
+  });
+});
