@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -30,7 +30,8 @@ describe("StorageError", () => {
   it("the guard works across duplicate copies of the package", async () => {
     // A second copy of the built module, loaded from another directory, must still be recognised.
     const dir = await mkdtemp(join(tmpdir(), "strata-errors-"));
-    await copyFile(fileURLToPath(new URL("../dist/errors.js", import.meta.url)), join(dir, "errors.js"));
+    const built = await readFile(fileURLToPath(new URL("../dist/errors.js", import.meta.url)), "utf8");
+    await writeFile(join(dir, "errors.js"), built.replace(/^\/\/# sourceMappingURL=.*$/m, ""));
     const copy = (await import(pathToFileURL(join(dir, "errors.js")).href)) as typeof import("./errors.js");
     expect(copy.StorageError).not.toBe(StorageError);
     const foreign = new copy.StorageError("CLOSED", "closed");
