@@ -1,0 +1,302 @@
+/**
+ * The Strata FS dictionary container, version 1.0 ("SFD", spec §3): header, independently
+ * compressed entry parts, and a zlib-compressed JSON index. Isomorphic (Uint8Array in/out).
+ */
+import { ErrorCode, StorageError } from "@strata/core-interfaces";
+import { unzlibSync, zlibSync } from "fflate";
+import { crc32 as jsCrc32, type Crc32Fn } from "./crc32.js";
+import { parseCanonicalKey } from "./keys.js";
+
+/** The 8 magic bytes at offset 0: `\x89SFD\r\n\x1a\n`. */
+export const SFD_MAGIC: readonly number[] = Object.freeze([0x89, 0x53, 0x46, 0x44, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Major version written and read by this implementation. */
+export const SFD_MAJOR = 1;
+/** Minor version written by this implementation. */
+export const SFD_MINOR = 0;
+/** Size of the fixed header in bytes. */
+export const SFD_HEADER_SIZE = 40;
+/** Default maximum raw size of one part (16 MiB). */
+export const DEFAULT_PART_SIZE: number = 16 * 1024 * 1024;
+/** Writer identification stored in the index. */
+export const WRITER = "@strata/backend-fs 0.1.0";
+
+/** Per-entry codec: stored as is, or a zlib (RFC 1950) stream. */
+export type Codec = "none" | "zlib";
+
+/** One independently encoded piece of an entry's payload. */
+export interface EncodedPart {
+  /** Stored (encoded) bytes. */
+  readonly data: Uint8Array;
+  /** Length of the decoded bytes. */
+  readonly rawLength: number;
+  /** CRC-32 of the stored bytes. */
+  readonly crc32: number;
+}
+
+/** An entry ready to be written (or read from a file, with `data` viewing the file bytes). */
+export interface EncodedEntry {
+  /** Canonical key text (`i:5`, `s:name`). */
+  readonly key: string;
+  /** Codec of every part. */
+  readonly codec: Codec;
+  /** Total decoded payload length. */
+  readonly rawLength: number;
+  /** Consecutive parts of the payload. */
+  readonly parts: readonly EncodedPart[];
+}
+
+/** Options of {@link encodeEntry}. */
+export interface EncodeEntryOptions {
+  /** Codec (default `"zlib"`). */
+  readonly codec?: Codec;
+  /** zlib level 0–9 (default 1). */
+  readonly level?: number;
+  /** Maximum raw bytes per part (default 16 MiB). */
+  readonly partSize?: number;
+  /** CRC-32 implementation (default: the built-in JavaScript one). */
+  readonly crc32?: Crc32Fn;
+  /** Compressor override (e.g. Node's native zlib); must return an RFC 1950 stream. */
+  readonly deflate?: (raw: Uint8Array, level: number) => Uint8Array;
+}
+
+type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+
+function corrupt(msg: string, cause?: unknown): StorageError {
+  return new StorageError(ErrorCode.CORRUPT, msg, cause === undefined ? {} : { cause });
+}
+
+/**
+ * Splits `payload` into parts and encodes each one. `INVALID_ARGUMENT` for a bad level or part size.
+ */
+export function encodeEntry(key: string, payload: Uint8Array, options: EncodeEntryOptions = {}): EncodedEntry {
+  const codec = options.codec ?? "zlib";
+  const level = options.level ?? 1;
+  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  const crc = options.crc32 ?? jsCrc32;
+  if (!Number.isInteger(level) || level < 0 || level > 9) {
+    throw new StorageError(ErrorCode.INVALID_ARGUMENT, `compression level must be an integer 0-9, got ${level}`);
+  }
+  if (!Number.isSafeInteger(partSize) || partSize < 1) {
+    throw new StorageError(ErrorCode.INVALID_ARGUMENT, `partSize must be a positive integer, got ${partSize}`);
+  }
+  if (codec !== "none" && codec !== "zlib") {
+    throw new StorageError(ErrorCode.INVALID_ARGUMENT, `unknown codec '${String(codec)}'`);
+  }
+  const parts: EncodedPart[] = [];
+  for (let off = 0; off < payload.length || (off === 0 && parts.length === 0); off += partSize) {
+    const raw = payload.subarray(off, Math.min(payload.length, off + partSize));
+    const data = codec === "none" ? raw : options.deflate ? options.deflate(raw, level) : zlibSync(raw, { level: level as Level });
+    parts.push({ data, rawLength: raw.length, crc32: crc(data) });
+    if (payload.length === 0) break;
+  }
+  return { key, codec, rawLength: payload.length, parts };
+}
+
+/** Options of {@link decodeEntry}. */
+export interface DecodeEntryOptions {
+  /** Decompressor override (e.g. Node's native zlib), writing into `out`. */
+  readonly inflate?: (data: Uint8Array, out: Uint8Array) => void;
+}
+
+/**
+ * Decodes all parts of an entry into one new buffer of `rawLength` bytes. The buffer is freshly
+ * allocated (8-byte aligned), so n-d arrays decoded from it never alias file bytes.
+ * `CORRUPT` when a part does not decode to its declared length.
+ */
+export function decodeEntry(entry: EncodedEntry, options: DecodeEntryOptions = {}): Uint8Array {
+  const out = new Uint8Array(entry.rawLength);
+  let off = 0;
+  for (const p of entry.parts) {
+    if (off + p.rawLength > out.length) throw corrupt(`entry ${entry.key}: parts exceed rawLength`);
+    const slice = out.subarray(off, off + p.rawLength);
+    if (entry.codec === "none") {
+      if (p.data.length !== p.rawLength) throw corrupt(`entry ${entry.key}: stored part length mismatch`);
+      slice.set(p.data);
+    } else {
+      try {
+        if (options.inflate) options.inflate(p.data, slice);
+        else {
+          const r = unzlibSync(p.data, { out: slice });
+          if (r.length !== p.rawLength) throw new Error(`decoded ${r.length} bytes, expected ${p.rawLength}`);
+        }
+      } catch (err) {
+        if (err instanceof StorageError) throw err;
+        throw corrupt(`entry ${entry.key}: part does not decompress: ${(err as Error).message}`, err);
+      }
+    }
+    off += p.rawLength;
+  }
+  if (off !== entry.rawLength) throw corrupt(`entry ${entry.key}: parts hold ${off} bytes, rawLength is ${entry.rawLength}`);
+  return out;
+}
+
+/** Options of {@link assembleContainer}. */
+export interface AssembleOptions {
+  /** CRC-32 implementation. */
+  readonly crc32?: Crc32Fn;
+  /** zlib level of the index (default 1). */
+  readonly indexLevel?: number;
+}
+
+/**
+ * Lays out a whole container: returns the byte chunks to write in order (header, every part,
+ * index). Identical inputs give identical bytes (no timestamps).
+ *
+ * @example
+ * ```ts
+ * const e = encodeEntry("s:a", encodeTree([1, 2, 3]));
+ * const bytes = concatBytes(assembleContainer("CompressedStorage", [e]));
+ * ```
+ */
+export function assembleContainer(className: string, entries: Iterable<EncodedEntry>, options: AssembleOptions = {}): Uint8Array[] {
+  const crc = options.crc32 ?? jsCrc32;
+  const chunks: Uint8Array[] = [new Uint8Array(SFD_HEADER_SIZE)];
+  const index: unknown[] = [];
+  let off = SFD_HEADER_SIZE;
+  for (const e of entries) {
+    const parts = e.parts.map((p) => {
+      chunks.push(p.data);
+      const d = { offset: off, length: p.data.length, rawLength: p.rawLength, crc32: p.crc32 };
+      off += p.data.length;
+      return d;
+    });
+    index.push({ key: e.key, codec: e.codec, rawLength: e.rawLength, parts });
+  }
+  const json = JSON.stringify({ format: "strata-fsdict", version: SFD_MAJOR, class: className, writer: WRITER, entries: index });
+  const indexBytes = zlibSync(new TextEncoder().encode(json), { level: (options.indexLevel ?? 1) as Level });
+  chunks.push(indexBytes);
+  const header = chunks[0]!;
+  header.set(SFD_MAGIC, 0);
+  const dv = new DataView(header.buffer);
+  dv.setUint16(8, SFD_MAJOR, true);
+  dv.setUint16(10, SFD_MINOR, true);
+  dv.setUint32(12, 0, true);
+  dv.setBigUint64(16, BigInt(off), true);
+  dv.setBigUint64(24, BigInt(indexBytes.length), true);
+  dv.setUint32(32, crc(indexBytes), true);
+  dv.setUint32(36, crc(header.subarray(0, 36)), true);
+  return chunks;
+}
+
+/** Concatenates byte chunks. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) { out.set(c, off); off += c.length; }
+  return out;
+}
+
+/** A parsed container: class, writer, versions and entries whose parts view the input bytes. */
+export interface ParsedContainer {
+  /** Storage class that wrote the file. */
+  readonly className: string;
+  /** Writer identification. */
+  readonly writer: string;
+  /** Major / minor format version found in the header. */
+  readonly version: readonly [number, number];
+  /** Entries in file order (reserved ones included). */
+  readonly entries: readonly EncodedEntry[];
+}
+
+/** True when `bytes` starts with the SFD magic. */
+export function hasSfdMagic(bytes: Uint8Array): boolean {
+  if (bytes.length < 8) return false;
+  for (let i = 0; i < 8; i++) if (bytes[i] !== SFD_MAGIC[i]) return false;
+  return true;
+}
+
+/** Options of {@link parseContainer}. */
+export interface ParseOptions {
+  /** CRC-32 implementation. */
+  readonly crc32?: Crc32Fn;
+  /** Verify the CRC of every part now (default true); otherwise only header and index. */
+  readonly verifyParts?: boolean;
+}
+
+/**
+ * Parses and validates a container held in memory. Checks, in order: magic, header CRC, major
+ * version (`UNSUPPORTED_VERSION`), flags (`UNSUPPORTED`), length, index CRC, index JSON and every
+ * part (bounds, back-to-back layout, CRC). Any mismatch is `CORRUPT`.
+ */
+export function parseContainer(bytes: Uint8Array, options: ParseOptions = {}): ParsedContainer {
+  const crc = options.crc32 ?? jsCrc32;
+  if (!hasSfdMagic(bytes)) throw corrupt("not an SFD container (bad magic)");
+  if (bytes.length < SFD_HEADER_SIZE) throw corrupt(`truncated header (${bytes.length} bytes)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, SFD_HEADER_SIZE);
+  if (crc(bytes.subarray(0, 36)) !== dv.getUint32(36, true)) throw corrupt("header CRC mismatch");
+  const major = dv.getUint16(8, true);
+  const minor = dv.getUint16(10, true);
+  if (major !== SFD_MAJOR) {
+    throw new StorageError(ErrorCode.UNSUPPORTED_VERSION, `SFD container version ${major}.${minor} is not supported (this reader handles ${SFD_MAJOR}.x)`);
+  }
+  const flags = dv.getUint32(12, true);
+  if (flags !== 0) throw new StorageError(ErrorCode.UNSUPPORTED, `SFD container uses unknown flags 0x${flags.toString(16)}`);
+  const indexOffset = dv.getBigUint64(16, true);
+  const indexLength = dv.getBigUint64(24, true);
+  if (indexOffset < BigInt(SFD_HEADER_SIZE) || indexOffset + indexLength !== BigInt(bytes.length)) {
+    throw corrupt(`file length ${bytes.length} does not match the header (index at ${indexOffset}, ${indexLength} bytes): truncated or extended`);
+  }
+  const io = Number(indexOffset);
+  const indexBytes = bytes.subarray(io);
+  if (crc(indexBytes) !== dv.getUint32(32, true)) throw corrupt("index CRC mismatch");
+  let idx: Record<string, unknown>;
+  try {
+    idx = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unzlibSync(indexBytes))) as Record<string, unknown>;
+  } catch (err) {
+    throw corrupt("index does not decode", err);
+  }
+  if (typeof idx !== "object" || idx === null || idx["format"] !== "strata-fsdict" || typeof idx["class"] !== "string" ||
+      !Array.isArray(idx["entries"])) {
+    throw corrupt("index is not a strata-fsdict index");
+  }
+  const newerMinor = minor > SFD_MINOR;
+  const seen = new Set<string>();
+  let expect = SFD_HEADER_SIZE;
+  const entries: EncodedEntry[] = [];
+  for (const raw of idx["entries"] as unknown[]) {
+    const e = raw as Record<string, unknown>;
+    if (typeof e !== "object" || e === null) throw corrupt("bad index entry");
+    const key = e["key"];
+    if (typeof key !== "string" || parseCanonicalKey(key) === undefined) throw corrupt(`bad key in index: ${String(key)}`);
+    if (seen.has(key)) throw corrupt(`duplicate key in index: ${key}`);
+    seen.add(key);
+    const codec = e["codec"];
+    if (codec !== "none" && codec !== "zlib") {
+      if (newerMinor) throw new StorageError(ErrorCode.UNSUPPORTED, `entry ${key} uses codec '${String(codec)}' of a newer format version`);
+      throw corrupt(`entry ${key}: unknown codec ${String(codec)}`);
+    }
+    const rawLength = e["rawLength"];
+    if (!Number.isSafeInteger(rawLength) || (rawLength as number) < 0 || !Array.isArray(e["parts"]) || e["parts"].length === 0) {
+      throw corrupt(`entry ${key}: bad rawLength or parts`);
+    }
+    let sum = 0;
+    const parts: EncodedPart[] = (e["parts"] as unknown[]).map((rp) => {
+      const p = rp as Record<string, unknown>;
+      const { offset, length, rawLength: rl, crc32: c } = p ?? {};
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || !Number.isSafeInteger(rl) ||
+          !Number.isSafeInteger(c) || (length as number) < 0 || (rl as number) < 0) {
+        throw corrupt(`entry ${key}: bad part descriptor`);
+      }
+      if (offset !== expect || (offset as number) + (length as number) > io) {
+        throw corrupt(`entry ${key}: part at ${String(offset)} is not where expected (${expect})`);
+      }
+      expect += length as number;
+      sum += rl as number;
+      const data = bytes.subarray(offset as number, (offset as number) + (length as number));
+      if (options.verifyParts !== false && crc(data) !== c) throw corrupt(`entry ${key}: part CRC mismatch at offset ${String(offset)}`);
+      if (codec === "none" && length !== rl) throw corrupt(`entry ${key}: stored part length mismatch`);
+      return { data, rawLength: rl as number, crc32: c as number };
+    });
+    if (sum !== rawLength) throw corrupt(`entry ${key}: parts sum to ${sum} bytes, rawLength is ${String(rawLength)}`);
+    entries.push({ key, codec, rawLength: rawLength as number, parts });
+  }
+  if (expect !== io) throw corrupt(`${io - expect} unaccounted bytes before the index`);
+  return {
+    className: idx["class"] as string,
+    writer: typeof idx["writer"] === "string" ? idx["writer"] : "",
+    version: [major, minor],
+    entries,
+  };
+}
