@@ -18,7 +18,7 @@ export type PluginKind =
 /** The handle type each kind opens to. Kinds whose contract lives in a format package are `Closeable`. */
 export interface PluginKindMap {
   "bsb-engine": Engine;
-  store: Store;
+  store: Store<unknown, never>;
   "attribute-store": AttributeStore;
   "flow-file": Closeable;
   "rtdc-file": Closeable;

@@ -13,8 +13,11 @@ export type StoreKey = string | number | bigint;
  * atomically, `pull()` re-reads it. A plain `Map` satisfies the read/write part.
  *
  * A missing key returns `undefined`. Writes through a read-only store raise `READ_ONLY`.
+ *
+ * `In` is what `set` accepts when it differs from what `get` returns (e.g. a voxel store that
+ * takes masks and returns decoded records); it defaults to `V`.
  */
-export interface Store<V = unknown> extends Closeable {
+export interface Store<V = unknown, In = V> extends Closeable {
   /** The file path, or `null` for a virtual (in-memory only) store. */
   readonly path?: string | null;
   /** True when the store rejects writes. */
@@ -24,7 +27,7 @@ export interface Store<V = unknown> extends Closeable {
   /** The value of `key`, or `undefined`. */
   get(key: StoreKey): V | undefined;
   /** Sets `key` to `value`. */
-  set(key: StoreKey, value: V): unknown;
+  set(key: StoreKey, value: In): unknown;
   /** True when `key` exists. */
   has(key: StoreKey): boolean;
   /** Removes `key`; returns whether it existed. */
