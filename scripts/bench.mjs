@@ -7,6 +7,7 @@
 //
 // Usage: node scripts/bench.mjs [pkg ...]      (pnpm bench builds first)
 // Env:   STRATA_BENCH_RUNS (default 5), plus module-specific knobs (e.g. STRATA_BENCH_H5_ROWS).
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -42,8 +43,17 @@ const ctx = context({ root, runs, log: (s) => console.log(s) });
 const command = `node scripts/bench.mjs${only.length ? ` ${only.join(" ")}` : ""}${process.env.STRATA_BENCH_RUNS ? ` (STRATA_BENCH_RUNS=${runs})` : ""}`;
 let doc = fs.existsSync(docPath) ? fs.readFileSync(docPath, "utf8") : HEADER;
 const byPkg = new Map();
+const failures = [];
 for (const { pkg, file } of modules) {
   console.log(`== ${pkg}: ${path.relative(root, file)}`);
+  if (!/^export default /m.test(fs.readFileSync(file, "utf8"))) {
+    // Standalone bench scripts (no harness export) run in their own process with their
+    // defaults and maintain their own section of docs/benchmarks.md.
+    const r = spawnSync(process.execPath, [file], { cwd: root, stdio: "inherit" });
+    if (r.status !== 0) failures.push(`${path.relative(root, file)} exited with ${r.status ?? r.signal}`);
+    doc = fs.readFileSync(docPath, "utf8");
+    continue;
+  }
   const mod = await import(pathToFileURL(file).href);
   const result = await mod.default(ctx);
   byPkg.set(pkg, [...(byPkg.get(pkg) ?? []), renderSection(pkg, result, m, command, runs)]);
@@ -52,3 +62,7 @@ for (const [pkg, sections] of byPkg) doc = mergeSection(doc, pkg, sections.join(
 fs.mkdirSync(path.dirname(docPath), { recursive: true });
 fs.writeFileSync(docPath, doc.endsWith("\n") ? doc : `${doc}\n`);
 console.log(`wrote ${path.relative(root, docPath)}`);
+if (failures.length > 0) {
+  console.error(`failed: ${failures.join("; ")}`);
+  process.exit(1);
+}
