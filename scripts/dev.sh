@@ -27,12 +27,6 @@ pnpm exec turbo run build --output-logs=errors-only
 case "$task" in
   setup) ;;
   test) pnpm exec vitest run "$@" ;;
-  demo)
-    if [ -f packages/cli/dist/bin.js ]; then
-      node packages/cli/dist/bin.js demo "$@"
-    else
-      node scripts/demo.mjs "$@"
-    fi
-    ;;
+  demo) node packages/cli/dist/bin.js demo "$@" ;;
   *) echo "unknown task: $task (setup | test | demo)" >&2; exit 2 ;;
 esac

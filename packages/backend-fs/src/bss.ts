@@ -42,7 +42,18 @@ export interface BssOpenOptions extends CallOptions {
   readonly context?: H5Context;
   /** Keep loaded id shards in memory between lookups (default true). */
   readonly cacheIds?: boolean;
+  /**
+   * Keep loaded attribute value shards in memory between lookups (default true), as long as the
+   * cached values fit {@link valueCacheBytes}; shards beyond the budget are read (as the needed
+   * hyperslab) on every call.
+   */
+  readonly cacheValues?: boolean;
+  /** Memory budget of the value cache in bytes (default 1 GiB). */
+  readonly valueCacheBytes?: number;
 }
+
+/** Default memory budget of the per-store value cache (1 GiB). */
+const DEFAULT_VALUE_CACHE_BYTES: number = 2 ** 30;
 
 /** A plain, structured-clone friendly description of a store (to send to workers). */
 export interface BssDescriptor {
@@ -100,6 +111,86 @@ function argsortKeys(k: Keys): Uint32Array {
   return perm;
 }
 
+/**
+ * Lower bound of key (h, l) in the sorted keys, searching forward from `start` (whose key is known
+ * to be below (h, l), or `start` = 0): galloping (exponential) search, then binary search. With
+ * sorted queries each search starts where the previous one ended, so runs of close queries cost
+ * O(log gap) comparisons on memory that is already in cache.
+ */
+function gallop(hi: Uint32Array, lo: Uint32Array, len: number, start: number, h: number, l: number): number {
+  let a = start;
+  if (a >= len) return len;
+  let mh = hi[a]!;
+  if (mh > h || (mh === h && lo[a]! >= l)) return a;
+  // invariant: key[a] < (h, l)
+  let step = 1;
+  let b = a + 1;
+  while (b < len) {
+    mh = hi[b]!;
+    if (mh > h || (mh === h && lo[b]! >= l)) break;
+    a = b;
+    step *= 2;
+    b = a + step;
+  }
+  if (b > len) b = len;
+  // key[a] < (h, l) <= key[b] (or b = len)
+  a++;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    mh = hi[mid]!;
+    if (mh < h || (mh === h && lo[mid]! < l)) a = mid + 1; else b = mid;
+  }
+  return a;
+}
+
+/** Byte view of a typed array. */
+function bytesOf(a: NumericArray): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * Copies rows `src[pos[t] - base]` to `dst[qIdx[t]]` for t < m (rows of `rowBytes` bytes), through
+ * the widest integer view the row size allows (no BigInt or float round trips: values are copied
+ * bit for bit).
+ */
+function gatherRows(dst: NumericArray, src: NumericArray, rowBytes: number, qIdx: Uint32Array, pos: Int32Array, m: number, base: number): void {
+  const db = bytesOf(dst);
+  const sb = bytesOf(src);
+  const aligned4 = db.byteOffset % 4 === 0 && sb.byteOffset % 4 === 0;
+  if (rowBytes % 4 === 0 && aligned4) {
+    const d = new Uint32Array(db.buffer, db.byteOffset, db.byteLength >>> 2);
+    const s = new Uint32Array(sb.buffer, sb.byteOffset, sb.byteLength >>> 2);
+    const w = rowBytes >>> 2;
+    if (w === 1) {
+      for (let t = 0; t < m; t++) d[qIdx[t]!] = s[pos[t]! - base]!;
+    } else if (w === 2) {
+      for (let t = 0; t < m; t++) {
+        const o = qIdx[t]! * 2;
+        const i = (pos[t]! - base) * 2;
+        d[o] = s[i]!;
+        d[o + 1] = s[i + 1]!;
+      }
+    } else {
+      for (let t = 0; t < m; t++) {
+        const o = qIdx[t]! * w;
+        const i = (pos[t]! - base) * w;
+        for (let k = 0; k < w; k++) d[o + k] = s[i + k]!;
+      }
+    }
+  } else if (rowBytes === 2 && db.byteOffset % 2 === 0 && sb.byteOffset % 2 === 0) {
+    const d = new Uint16Array(db.buffer, db.byteOffset, db.byteLength >>> 1);
+    const s = new Uint16Array(sb.buffer, sb.byteOffset, sb.byteLength >>> 1);
+    for (let t = 0; t < m; t++) d[qIdx[t]!] = s[pos[t]! - base]!;
+  } else if (rowBytes === 1) {
+    for (let t = 0; t < m; t++) db[qIdx[t]!] = sb[pos[t]! - base]!;
+  } else {
+    for (let t = 0; t < m; t++) {
+      const i = (pos[t]! - base) * rowBytes;
+      db.set(sb.subarray(i, i + rowBytes), qIdx[t]! * rowBytes);
+    }
+  }
+}
+
 function toIdArray(ids: IdsInput, what: string): NumericArray {
   if (ArrayBuffer.isView(ids)) {
     const dt = dtypeOf(ids as NumericArray) as NumericDType;
@@ -138,13 +229,23 @@ export class BinarySearchStore implements AttributeStore {
   readonly #idDtype: NumericDType;
   readonly #attrNames: string[];
   readonly #idCache = new Map<number, { ids: NumericArray; keys: Keys }>();
+  readonly #cacheValues: boolean;
+  readonly #valueBudget: number;
+  #valueBytes = 0;
+  /** `<attr>` → shard → full value shard. */
+  readonly #valueCache = new Map<string, Map<number, NumericArray>>();
+  /** `<attr>` → dtype and shape (group attributes). */
+  readonly #metaCache = new Map<string, { dtype: NumericDType; shape: number[] }>();
   #closed = false;
 
-  private constructor(path: string, ctx: H5Context, ownCtx: boolean, cacheIds: boolean, ranges: NumericArray, idDtype: NumericDType, attrNames: string[]) {
+  private constructor(path: string, ctx: H5Context, ownCtx: boolean, cacheIds: boolean, ranges: NumericArray, idDtype: NumericDType, attrNames: string[],
+    cacheValues = true, valueCacheBytes: number = DEFAULT_VALUE_CACHE_BYTES) {
     this.path = path;
     this.#ctx = ctx;
     this.#ownCtx = ownCtx;
     this.#cacheIds = cacheIds;
+    this.#cacheValues = cacheValues;
+    this.#valueBudget = valueCacheBytes;
     this.#ranges = ranges;
     this.#idDtype = idDtype;
     this.#attrNames = attrNames;
@@ -243,6 +344,8 @@ export class BinarySearchStore implements AttributeStore {
   /** Opens an existing store (`NOT_FOUND` when missing, `INVALID_METADATA` when not a BinarySearchStore). */
   static async open(path: string, options: BssOpenOptions = {}): Promise<BinarySearchStore> {
     const abs = resolve(path);
+    const budget = options.valueCacheBytes ?? DEFAULT_VALUE_CACHE_BYTES;
+    if (!(budget >= 0)) throw invalid(`valueCacheBytes must be a non-negative number, got ${String(options.valueCacheBytes)}`, abs);
     try { await stat(abs); } catch (err) { throw fromSystemError(err, { path: abs }); }
     const ctx = options.context ?? createH5Context();
     try {
@@ -257,7 +360,8 @@ export class BinarySearchStore implements AttributeStore {
       if (!ArrayBuffer.isView(meta.ranges) || meta.ranges.length % 2 !== 0 || meta.ranges.length === 0) {
         throw new StorageError(ErrorCode.INVALID_METADATA, `${abs}: bucket_ranges is not an (n, 2) integer array`, { path: abs });
       }
-      return new BinarySearchStore(abs, ctx, options.context === undefined, options.cacheIds ?? true, meta.ranges, meta.idDtype, meta.names);
+      return new BinarySearchStore(abs, ctx, options.context === undefined, options.cacheIds ?? true, meta.ranges, meta.idDtype, meta.names,
+        options.cacheValues ?? true, budget);
     } catch (err) {
       if (!options.context) await ctx.close();
       throw err;
@@ -304,6 +408,45 @@ export class BinarySearchStore implements AttributeStore {
     return entry;
   }
 
+  /** Bytes of attribute values currently held by the value cache. */
+  get cachedValueBytes(): number {
+    return this.#valueBytes;
+  }
+
+  #attrMeta(f: H5File, key: string): { dtype: NumericDType; shape: number[] } {
+    const c = this.#metaCache.get(key);
+    if (c) return c;
+    const shapeAttr = f.getAttr(`/${key}`, "shape") as NumericArray;
+    const dtypeAttr = f.getAttr(`/${key}`, "dtype");
+    const m = { dtype: fromNumpyType(String(dtypeAttr)), shape: Array.from(shapeAttr as ArrayLike<number | bigint>, Number) };
+    this.#metaCache.set(key, m);
+    return m;
+  }
+
+  /**
+   * Values of shard `s` of attribute `key` covering rows [minPos, maxPos]: the whole cached shard
+   * (base 0), a newly cached whole shard when it fits the budget, else the hyperslab (base minPos).
+   */
+  #shardValues(f: H5File | null, key: string, s: number, minPos: number, maxPos: number): { vals: NumericArray; base: number } {
+    const cached = this.#valueCache.get(key)?.get(s);
+    if (cached) return { vals: cached, base: 0 };
+    if (f === null) throw new StorageError(ErrorCode.INVALID_STATE, "internal: value shard not cached");
+    const ds = f.dataset(`/${key}/${s}`);
+    if (this.#cacheValues) {
+      const rows = ds.shape[0] ?? 0;
+      const bytes = ds.shape.reduce((a, b) => a * b, 1) * ctorFor(ds.coreDType as NumericDType).BYTES_PER_ELEMENT;
+      if (rows > 0 && this.#valueBytes + bytes <= this.#valueBudget) {
+        const vals = ds.readNumeric();
+        let m = this.#valueCache.get(key);
+        if (!m) { m = new Map(); this.#valueCache.set(key, m); }
+        m.set(s, vals);
+        this.#valueBytes += vals.byteLength;
+        return { vals, base: 0 };
+      }
+    }
+    return { vals: ds.readNumeric([[minPos, maxPos + 1]]), base: minPos };
+  }
+
   /** All ids (sorted), concatenated over the shards. */
   async idArray(options: CallOptions = {}): Promise<NumericArray> {
     this.#assertOpen();
@@ -343,62 +486,59 @@ export class BinarySearchStore implements AttributeStore {
     const qk = toKeys(q, signed);
     const rk = toKeys(this.#ranges, signed);
     const fill = "fillValue" in options ? (options as FillOptions).fillValue : undefined;
-    return this.#ctx.readScope(this.path, async (f) => {
-      const shapeAttr = f.getAttr(`/${key}`, "shape") as NumericArray;
-      const dtypeAttr = f.getAttr(`/${key}`, "dtype");
-      const dtype = fromNumpyType(String(dtypeAttr));
-      const shape = Array.from(shapeAttr as ArrayLike<number | bigint>, Number);
+    // shard of each query: later shards win on overlap
+    const nS = this.nShards;
+    const shardOf = new Int32Array(nq).fill(-1);
+    const perShard = new Uint32Array(nS);
+    for (let j = 0; j < nq; j++) {
+      const h = qk.hi[j]!; const l = qk.lo[j]!;
+      for (let s = nS - 1; s >= 0; s--) {
+        const lh = rk.hi[2 * s]!; const ll = rk.lo[2 * s]!; const uh = rk.hi[2 * s + 1]!; const ul = rk.lo[2 * s + 1]!;
+        if ((h > lh || (h === lh && l >= ll)) && (h < uh || (h === uh && l <= ul))) { shardOf[j] = s; perShard[s]!++; break; }
+      }
+    }
+    // Queries in key order, grouped by shard: each shard is then searched by one forward sweep.
+    const order = argsortKeys(qk);
+    const start = new Uint32Array(nS + 1);
+    for (let s = 0; s < nS; s++) start[s + 1] = start[s]! + perShard[s]!;
+    // byShard: query indices; sh/sl: their keys, both in sweep order (sequential reads below)
+    const byShard = new Uint32Array(start[nS]!);
+    const sh = new Uint32Array(start[nS]!);
+    const sl = new Uint32Array(start[nS]!);
+    const fillPos = start.slice(0, nS);
+    for (let t = 0; t < nq; t++) {
+      const j = order[t]!;
+      const s = shardOf[j]!;
+      if (s >= 0) { const u = fillPos[s]!++; byShard[u] = j; sh[u] = qk.hi[j]!; sl[u] = qk.lo[j]!; }
+    }
+    const lookup = async (f: H5File | null): Promise<NdArray | FilledAttributes> => {
+      const { dtype, shape } = f === null ? this.#metaCache.get(key)! : this.#attrMeta(f, key);
       const row = shape.slice(1).reduce((a, b) => a * b, 1);
       const Ctor = ctorFor(dtype);
       const out = new Ctor(nq * row) as NumericArray;
+      const rowBytes = row * Ctor.BYTES_PER_ELEMENT;
       const found = new Uint8Array(nq);
-      // shard of each query: later shards win on overlap
-      const nS = this.nShards;
-      const shardOf = new Int32Array(nq).fill(-1);
-      const perShard: number[] = new Array(nS).fill(0);
-      for (let j = 0; j < nq; j++) {
-        const h = qk.hi[j]!; const l = qk.lo[j]!;
-        for (let s = nS - 1; s >= 0; s--) {
-          const lh = rk.hi[2 * s]!; const ll = rk.lo[2 * s]!; const uh = rk.hi[2 * s + 1]!; const ul = rk.lo[2 * s + 1]!;
-          if ((h > lh || (h === lh && l >= ll)) && (h < uh || (h === uh && l <= ul))) { shardOf[j] = s; perShard[s]!++; break; }
-        }
-      }
+      const qIdx = new Uint32Array(byShard.length);
+      const pos = new Int32Array(byShard.length);
       for (let s = 0; s < nS; s++) {
         if (perShard[s] === 0) continue;
         throwIfAborted(options.signal);
-        const { keys } = await this.#shardIds(f, s);
+        const { keys } = f === null ? this.#idCache.get(s)! : await this.#shardIds(f, s);
         const hi = keys.hi; const lo = keys.lo; const len = hi.length;
-        const qIdx = new Uint32Array(perShard[s]!);
-        const pos = new Int32Array(perShard[s]!);
-        let m = 0; let minPos = len; let maxPos = -1;
-        for (let j = 0; j < nq; j++) {
-          if (shardOf[j] !== s) continue;
-          const h = qk.hi[j]!; const l = qk.lo[j]!;
-          let a = 0; let b = len;
-          while (a < b) {
-            const mid = (a + b) >>> 1;
-            const mh = hi[mid]!;
-            if (mh < h || (mh === h && lo[mid]! < l)) a = mid + 1; else b = mid;
-          }
-          if (a < len && hi[a] === h && lo[a] === l) {
-            qIdx[m] = j; pos[m] = a; m++;
-            if (a < minPos) minPos = a;
-            if (a > maxPos) maxPos = a;
+        let m = 0; let minPos = len; let maxPos = -1; let cur = 0;
+        for (let t = start[s]!; t < start[s + 1]!; t++) {
+          const h = sh[t]!; const l = sl[t]!;
+          cur = gallop(hi, lo, len, cur, h, l);
+          if (cur < len && hi[cur] === h && lo[cur] === l) {
+            qIdx[m] = byShard[t]!; pos[m] = cur; m++;
+            if (cur < minPos) minPos = cur;
+            if (cur > maxPos) maxPos = cur;
           }
         }
         if (m === 0) continue;
-        const vals = f.dataset(`/${key}/${s}`).readNumeric([[minPos, maxPos + 1]]);
-        if (row === 1) {
-          const o = out as unknown as { [k: number]: number | bigint };
-          const v = vals as unknown as { [k: number]: number | bigint };
-          for (let t = 0; t < m; t++) { o[qIdx[t]!] = v[pos[t]! - minPos]!; found[qIdx[t]!] = 1; }
-        } else {
-          for (let t = 0; t < m; t++) {
-            const p = pos[t]! - minPos;
-            (out as Uint8Array).set((vals as Uint8Array).subarray(p * row, (p + 1) * row) as never, qIdx[t]! * row);
-            found[qIdx[t]!] = 1;
-          }
-        }
+        const { vals, base } = this.#shardValues(f, key, s, minPos, maxPos);
+        gatherRows(out, vals, rowBytes, qIdx, pos, m, base);
+        for (let t = 0; t < m; t++) found[qIdx[t]!] = 1;
       }
       const outShape = [nq, ...shape.slice(1)];
       if (fill === undefined) {
@@ -419,7 +559,14 @@ export class BinarySearchStore implements AttributeStore {
         for (let r = 0; r < row; r++) (out as unknown as { [k: number]: number | bigint })[j * row + r] = fv;
       }
       return { values: { data: out, shape: outShape }, found };
-    }, options.signal ? { signal: options.signal } : {});
+    };
+    // Everything this call needs is cached: no need to open the file.
+    let cached = this.#metaCache.has(key);
+    for (let s = 0; cached && s < nS; s++) {
+      if (perShard[s] !== 0 && !(this.#idCache.has(s) && this.#valueCache.get(key)?.has(s))) cached = false;
+    }
+    if (cached) return lookup(null);
+    return this.#ctx.readScope(this.path, lookup, options.signal ? { signal: options.signal } : {});
   }
 
   /** Drops cached shards and closes the private HDF5 context; idempotent. */
@@ -427,6 +574,9 @@ export class BinarySearchStore implements AttributeStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#idCache.clear();
+    this.#valueCache.clear();
+    this.#metaCache.clear();
+    this.#valueBytes = 0;
     if (this.#ownCtx) await this.#ctx.close();
   }
 

@@ -193,3 +193,49 @@ describe("SFD container", () => {
     ), { numRuns: 10_000 });
   });
 });
+
+describe("shuffle-zlib codec (SFD 1.1)", () => {
+  it("round-trips every typesize, odd part sizes and odd lengths; CRC covers the stored bytes", () => {
+    const data = new Float64Array(3001).map((_, i) => Math.sin(i) * 1000);
+    for (const payload of [encodeTree({ dtype: "float64", shape: [3001], data }), encodeTree({ dtype: "float64", shape: [3001], data }).subarray(3)]) {
+      for (const ts of [2, 4, 8]) {
+        for (const partSize of [7001, 1 << 24]) {
+          const e = encodeEntry("i:1", payload, { shuffle: ts, partSize });
+          expect(e.codec).toBe("shuffle-zlib");
+          expect(e.typesize).toBe(ts);
+          for (const p of e.parts) expect(crc32(p.data)).toBe(p.crc32);
+          expect(decodeEntry(e)).toEqual(payload);
+        }
+      }
+    }
+    const e = encodeEntry("i:1", encodeTree({ dtype: "float64", shape: [3001], data }), { shuffle: 4 });
+    expect((decodeTree(decodeEntry(parseContainer(concatBytes(assembleContainer("X", [e]))).entries[0]!)) as NdValue).data).toEqual(data);
+  });
+
+  it("writes minor version 1 only when an entry is shuffled; 1.0 files (plain zlib) still read", () => {
+    const data = new Uint32Array(500).map((_, i) => i * 3);
+    const plain = concatBytes(assembleContainer("X", [encodeEntry("i:1", encodeTree(data))]));
+    expect(parseContainer(plain).version).toEqual([1, 0]);
+    expect((decodeDictionary(plain).entries.get(1n) as NdValue).data).toEqual(data);
+    const sh = concatBytes(assembleContainer("X", [encodeEntry("i:1", encodeTree(data)), encodeEntry("i:2", encodeTree(data), { shuffle: 4 })]));
+    const parsed = parseContainer(sh);
+    expect(parsed.version).toEqual([1, 1]);
+    expect(parsed.entries.map((x) => x.codec)).toEqual(["zlib", "shuffle-zlib"]);
+    expect((decodeDictionary(sh).entries.get(2n) as NdValue).data).toEqual(data);
+    // codec "none" ignores the shuffle option; a bad typesize on shuffle-zlib is rejected
+    expect(encodeEntry("i:1", encodeTree(data), { codec: "none", shuffle: 4 }).codec).toBe("none");
+    expect(() => encodeEntry("i:1", encodeTree(data), { codec: "shuffle-zlib", shuffle: 3 })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+  });
+
+  it("a shuffled container gives only typed errors under mutation", () => {
+    const bytes = encodeDictionary("X", [[1n, { dtype: "float32", shape: [64], data: new Float32Array(64).map((_, i) => i / 3) }]]);
+    const e = encodeEntry("i:1", encodeTree(new Float32Array(64).map((_, i) => i / 3)), { shuffle: 4 });
+    const sh = concatBytes(assembleContainer("X", [e]));
+    expect(bytes.length).toBeGreaterThan(0);
+    for (let i = 0; i < sh.length; i++) {
+      const m = sh.slice();
+      m[i] = m[i]! ^ 0x10;
+      expect(() => decodeDictionary(m), `byte ${i}`).toThrow(expect.objectContaining({ code: "CORRUPT" }));
+    }
+  });
+});

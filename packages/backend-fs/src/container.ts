@@ -1,18 +1,22 @@
 /**
- * The Strata FS dictionary container, version 1.0 ("SFD", spec §3): header, independently
+ * The Strata FS dictionary container, version 1.1 ("SFD", spec §3): header, independently
  * compressed entry parts, and a zlib-compressed JSON index. Isomorphic (Uint8Array in/out).
  */
 import { ErrorCode, StorageError } from "@strata/core-interfaces";
 import { unzlibSync, zlibSync } from "fflate";
 import { crc32 as jsCrc32, type Crc32Fn } from "./crc32.js";
 import { parseCanonicalKey } from "./keys.js";
+import { shuffleBytes, unshuffleBytes } from "./shuffle.js";
 
 /** The 8 magic bytes at offset 0: `\x89SFD\r\n\x1a\n`. */
 export const SFD_MAGIC: readonly number[] = Object.freeze([0x89, 0x53, 0x46, 0x44, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Major version written and read by this implementation. */
 export const SFD_MAJOR = 1;
-/** Minor version written by this implementation. */
-export const SFD_MINOR = 0;
+/**
+ * Highest minor version written (and fully understood) by this implementation. Files are written
+ * as 1.1 only when an entry uses a 1.1 feature (the `shuffle-zlib` codec), else as 1.0.
+ */
+export const SFD_MINOR = 1;
 /** Size of the fixed header in bytes. */
 export const SFD_HEADER_SIZE = 40;
 /** Default maximum raw size of one part (16 MiB). */
@@ -20,8 +24,14 @@ export const DEFAULT_PART_SIZE: number = 16 * 1024 * 1024;
 /** Writer identification stored in the index. */
 export const WRITER = "@strata/backend-fs 0.1.0";
 
-/** Per-entry codec: stored as is, or a zlib (RFC 1950) stream. */
-export type Codec = "none" | "zlib";
+/**
+ * Per-entry codec: stored as is, a zlib (RFC 1950) stream, or (since 1.1) a zlib stream of the
+ * byte-shuffled part (`typesize` 2, 4 or 8; see the README).
+ */
+export type Codec = "none" | "zlib" | "shuffle-zlib";
+
+/** Element sizes the shuffle filter accepts. */
+const SHUFFLE_SIZES: ReadonlySet<number> = new Set([2, 4, 8]);
 
 /** One independently encoded piece of an entry's payload. */
 export interface EncodedPart {
@@ -43,6 +53,8 @@ export interface EncodedEntry {
   readonly rawLength: number;
   /** Consecutive parts of the payload. */
   readonly parts: readonly EncodedPart[];
+  /** Element size of the `shuffle-zlib` codec (absent otherwise). */
+  readonly typesize?: number;
 }
 
 /** Options of {@link encodeEntry}. */
@@ -57,6 +69,11 @@ export interface EncodeEntryOptions {
   readonly crc32?: Crc32Fn;
   /** Compressor override (e.g. Node's native zlib); must return an RFC 1950 stream. */
   readonly deflate?: (raw: Uint8Array, level: number) => Uint8Array;
+  /**
+   * Byte-shuffle each part with this element size (2, 4 or 8) before zlib: the entry gets codec
+   * `shuffle-zlib`. Ignored for codec `none` and for other values (default: no shuffle).
+   */
+  readonly shuffle?: number;
 }
 
 type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -79,23 +96,35 @@ export function encodeEntry(key: string, payload: Uint8Array, options: EncodeEnt
   if (!Number.isSafeInteger(partSize) || partSize < 1) {
     throw new StorageError(ErrorCode.INVALID_ARGUMENT, `partSize must be a positive integer, got ${partSize}`);
   }
-  if (codec !== "none" && codec !== "zlib") {
+  if (codec !== "none" && codec !== "zlib" && codec !== "shuffle-zlib") {
     throw new StorageError(ErrorCode.INVALID_ARGUMENT, `unknown codec '${String(codec)}'`);
   }
+  const ts = codec === "none" ? 0 : codec === "shuffle-zlib" ? (options.shuffle ?? 4) : (options.shuffle ?? 0);
+  const shuffled = SHUFFLE_SIZES.has(ts);
+  if (codec === "shuffle-zlib" && !shuffled) throw new StorageError(ErrorCode.INVALID_ARGUMENT, `shuffle typesize must be 2, 4 or 8, got ${ts}`);
   const parts: EncodedPart[] = [];
   for (let off = 0; off < payload.length || (off === 0 && parts.length === 0); off += partSize) {
-    const raw = payload.subarray(off, Math.min(payload.length, off + partSize));
+    let raw = payload.subarray(off, Math.min(payload.length, off + partSize));
+    const rawLength = raw.length;
+    if (shuffled) raw = shuffleBytes(raw, ts);
     const data = codec === "none" ? raw : options.deflate ? options.deflate(raw, level) : zlibSync(raw, { level: level as Level });
-    parts.push({ data, rawLength: raw.length, crc32: crc(data) });
+    parts.push({ data, rawLength, crc32: crc(data) });
     if (payload.length === 0) break;
   }
-  return { key, codec, rawLength: payload.length, parts };
+  return shuffled
+    ? { key, codec: "shuffle-zlib", rawLength: payload.length, parts, typesize: ts }
+    : { key, codec: codec === "none" ? "none" : "zlib", rawLength: payload.length, parts };
 }
 
 /** Options of {@link decodeEntry}. */
 export interface DecodeEntryOptions {
   /** Decompressor override (e.g. Node's native zlib), writing into `out`. */
   readonly inflate?: (data: Uint8Array, out: Uint8Array) => void;
+  /**
+   * Decompressor override returning the decoded bytes (checked against the part's raw length);
+   * preferred over `inflate` when both are given (saves a copy for shuffled parts).
+   */
+  readonly inflateTo?: (data: Uint8Array, rawLength: number) => Uint8Array;
 }
 
 /**
@@ -114,11 +143,19 @@ export function decodeEntry(entry: EncodedEntry, options: DecodeEntryOptions = {
       slice.set(p.data);
     } else {
       try {
-        if (options.inflate) options.inflate(p.data, slice);
+        const ts = entry.codec === "shuffle-zlib" ? entry.typesize ?? 0 : 0;
+        if (entry.codec === "shuffle-zlib" && !SHUFFLE_SIZES.has(ts)) throw corrupt(`entry ${entry.key}: bad shuffle typesize ${ts}`);
+        let dst: Uint8Array = ts ? new Uint8Array(p.rawLength) : slice;
+        if (options.inflateTo) {
+          const r = options.inflateTo(p.data, p.rawLength);
+          if (r.length !== p.rawLength) throw new Error(`decoded ${r.length} bytes, expected ${p.rawLength}`);
+          if (ts) dst = r; else slice.set(r);
+        } else if (options.inflate) options.inflate(p.data, dst);
         else {
-          const r = unzlibSync(p.data, { out: slice });
+          const r = unzlibSync(p.data, { out: dst });
           if (r.length !== p.rawLength) throw new Error(`decoded ${r.length} bytes, expected ${p.rawLength}`);
         }
+        if (ts) unshuffleBytes(dst, ts, slice);
       } catch (err) {
         if (err instanceof StorageError) throw err;
         throw corrupt(`entry ${entry.key}: part does not decompress: ${(err as Error).message}`, err);
@@ -136,6 +173,8 @@ export interface AssembleOptions {
   readonly crc32?: Crc32Fn;
   /** zlib level of the index (default 1). */
   readonly indexLevel?: number;
+  /** Compressor override for the index (e.g. Node's native zlib); must return an RFC 1950 stream. */
+  readonly deflate?: (raw: Uint8Array, level: number) => Uint8Array;
 }
 
 /**
@@ -153,6 +192,7 @@ export function assembleContainer(className: string, entries: Iterable<EncodedEn
   const chunks: Uint8Array[] = [new Uint8Array(SFD_HEADER_SIZE)];
   const index: unknown[] = [];
   let off = SFD_HEADER_SIZE;
+  let minor = 0;
   for (const e of entries) {
     const parts = e.parts.map((p) => {
       chunks.push(p.data);
@@ -160,16 +200,21 @@ export function assembleContainer(className: string, entries: Iterable<EncodedEn
       off += p.data.length;
       return d;
     });
-    index.push({ key: e.key, codec: e.codec, rawLength: e.rawLength, parts });
+    if (e.codec === "shuffle-zlib") {
+      minor = 1;
+      index.push({ key: e.key, codec: e.codec, typesize: e.typesize, rawLength: e.rawLength, parts });
+    } else index.push({ key: e.key, codec: e.codec, rawLength: e.rawLength, parts });
   }
   const json = JSON.stringify({ format: "strata-fsdict", version: SFD_MAJOR, class: className, writer: WRITER, entries: index });
-  const indexBytes = zlibSync(new TextEncoder().encode(json), { level: (options.indexLevel ?? 1) as Level });
+  const jsonBytes = new TextEncoder().encode(json);
+  const indexLevel = options.indexLevel ?? 1;
+  const indexBytes = options.deflate ? options.deflate(jsonBytes, indexLevel) : zlibSync(jsonBytes, { level: indexLevel as Level });
   chunks.push(indexBytes);
   const header = chunks[0]!;
   header.set(SFD_MAGIC, 0);
   const dv = new DataView(header.buffer);
   dv.setUint16(8, SFD_MAJOR, true);
-  dv.setUint16(10, SFD_MINOR, true);
+  dv.setUint16(10, minor, true);
   dv.setUint32(12, 0, true);
   dv.setBigUint64(16, BigInt(off), true);
   dv.setBigUint64(24, BigInt(indexBytes.length), true);
@@ -213,6 +258,8 @@ export interface ParseOptions {
   readonly crc32?: Crc32Fn;
   /** Verify the CRC of every part now (default true); otherwise only header and index. */
   readonly verifyParts?: boolean;
+  /** Decompressor override for the index (e.g. Node's native zlib). */
+  readonly inflate?: (data: Uint8Array) => Uint8Array;
 }
 
 /**
@@ -243,7 +290,7 @@ export function parseContainer(bytes: Uint8Array, options: ParseOptions = {}): P
   if (crc(indexBytes) !== dv.getUint32(32, true)) throw corrupt("index CRC mismatch");
   let idx: Record<string, unknown>;
   try {
-    idx = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unzlibSync(indexBytes))) as Record<string, unknown>;
+    idx = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(options.inflate ? options.inflate(indexBytes) : unzlibSync(indexBytes))) as Record<string, unknown>;
   } catch (err) {
     throw corrupt("index does not decode", err);
   }
@@ -263,10 +310,12 @@ export function parseContainer(bytes: Uint8Array, options: ParseOptions = {}): P
     if (seen.has(key)) throw corrupt(`duplicate key in index: ${key}`);
     seen.add(key);
     const codec = e["codec"];
-    if (codec !== "none" && codec !== "zlib") {
+    if (codec !== "none" && codec !== "zlib" && codec !== "shuffle-zlib") {
       if (newerMinor) throw new StorageError(ErrorCode.UNSUPPORTED, `entry ${key} uses codec '${String(codec)}' of a newer format version`);
       throw corrupt(`entry ${key}: unknown codec ${String(codec)}`);
     }
+    const typesize = e["typesize"];
+    if (codec === "shuffle-zlib" && !SHUFFLE_SIZES.has(typesize as number)) throw corrupt(`entry ${key}: bad shuffle typesize ${String(typesize)}`);
     const rawLength = e["rawLength"];
     if (!Number.isSafeInteger(rawLength) || (rawLength as number) < 0 || !Array.isArray(e["parts"]) || e["parts"].length === 0) {
       throw corrupt(`entry ${key}: bad rawLength or parts`);
@@ -290,7 +339,9 @@ export function parseContainer(bytes: Uint8Array, options: ParseOptions = {}): P
       return { data, rawLength: rl as number, crc32: c as number };
     });
     if (sum !== rawLength) throw corrupt(`entry ${key}: parts sum to ${sum} bytes, rawLength is ${String(rawLength)}`);
-    entries.push({ key, codec, rawLength: rawLength as number, parts });
+    entries.push(codec === "shuffle-zlib"
+      ? { key, codec, rawLength: rawLength as number, parts, typesize: typesize as number }
+      : { key, codec, rawLength: rawLength as number, parts });
   }
   if (expect !== io) throw corrupt(`${io - expect} unaccounted bytes before the index`);
   return {

@@ -17,7 +17,7 @@ import {
 } from "./container.js";
 import { canonicalKey, isReservedKey, parseCanonicalKey } from "./keys.js";
 import { acquireFileLock, type FileLock } from "./lock.js";
-import { decodeTree, encodeTree, type TreeValue } from "./tree.js";
+import { decodeTree, encodeTree, shuffleTypesize, type TreeValue } from "./tree.js";
 
 /** Native CRC-32 (Node ≥ 20.15). */
 export const nodeCrc32 = (data: Uint8Array, value?: number): number => zlib.crc32(data, value);
@@ -25,6 +25,24 @@ export const nodeCrc32 = (data: Uint8Array, value?: number): number => zlib.crc3
 /** Native (Node zlib) deflate producing RFC 1950 streams, ~10x faster than fflate. */
 export function nativeDeflate(raw: Uint8Array, level: number): Uint8Array {
   return zlib.deflateSync(raw, { level });
+}
+
+/**
+ * Native deflate with the run-length strategy (`Z_RLE`) for byte-shuffled parts: on shuffled
+ * numeric data it compresses as well as the default strategy, faster, and inflates faster.
+ */
+export function nativeDeflateRle(raw: Uint8Array, level: number): Uint8Array {
+  return zlib.deflateSync(raw, { level, strategy: zlib.constants.Z_RLE });
+}
+
+/** Native inflate of a whole stream (index blocks). */
+export function nativeInflateAll(data: Uint8Array): Uint8Array {
+  return zlib.inflateSync(data);
+}
+
+/** Native inflate returning the decoded bytes (at most `rawLength` + 1 are produced). */
+export function nativeInflateTo(data: Uint8Array, rawLength: number): Uint8Array {
+  return zlib.inflateSync(data, { maxOutputLength: Math.max(1, rawLength + 1) });
 }
 
 /** Native inflate into `out`; throws when the stream does not decode to exactly `out.length` bytes. */
@@ -62,6 +80,12 @@ export interface FsDictOptions extends CallOptions {
   readonly compressionLevel?: number;
   /** Maximum raw bytes per part (default 16 MiB). */
   readonly partSize?: number;
+  /**
+   * Byte-shuffle compressed values that hold multi-byte numeric arrays before zlib (codec
+   * `shuffle-zlib`, SFD 1.1; default `true`): about 2x faster and ~1.4x smaller on typical
+   * float32 / uint32 arrays. `false` writes plain `zlib` entries (SFD 1.0 files).
+   */
+  readonly shuffle?: boolean;
   /**
    * zlib implementation: `"native"` (default; Node's built-in zlib) or `"fflate"` (pure
    * JavaScript, as the isomorphic codec). Both write and read the same RFC 1950 streams.
@@ -217,7 +241,7 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
         throw new StorageError(ErrorCode.UNRECOGNIZED,
           `${path} looks like a Python pickle (SyConn FS dictionary); Strata does not read SyConn pickles, only its own SFD container`, { path });
       }
-      parsed = parseContainer(bytes, { crc32: nodeCrc32 });
+      parsed = parseContainer(bytes, { crc32: nodeCrc32, inflate: nativeInflateAll });
     } catch (err) {
       if ((err as StorageError).code === ErrorCode.CORRUPT) {
         const e = new StorageError(ErrorCode.CORRUPT, `${path}: corrupt SFD container: ${(err as Error).message}`, { path, cause: err });
@@ -267,12 +291,15 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
 
   /** @internal encodes a tree into an entry with this handle's codec settings. */
   protected encode(ckey: string, tree: TreeValue): EncodedEntry {
+    const codec = this.defaultCodec();
+    const ts = codec !== "none" && this.opts.shuffle !== false ? shuffleTypesize(tree) : 0;
     return encodeEntry(ckey, encodeTree(tree), {
-      codec: this.defaultCodec(),
+      codec,
+      ...(ts ? { shuffle: ts } : {}),
       level: this.opts.compressionLevel ?? 1,
       ...(this.opts.partSize !== undefined ? { partSize: this.opts.partSize } : {}),
       crc32: nodeCrc32,
-      ...(this.opts.compressor === "fflate" ? {} : { deflate: nativeDeflate }),
+      ...(this.opts.compressor === "fflate" ? {} : { deflate: ts ? nativeDeflateRle : nativeDeflate }),
     });
   }
 
@@ -280,7 +307,7 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
   protected decodeSlot(ckey: string, slot: { enc: EncodedEntry | undefined }): TreeValue {
     if (slot.enc === undefined) throw new StorageError(ErrorCode.INVALID_STATE, `internal: entry ${ckey} has no encoded form`);
     try {
-      return decodeTree(decodeEntry(slot.enc, this.opts.compressor === "fflate" ? {} : { inflate: nativeInflate }));
+      return decodeTree(decodeEntry(slot.enc, this.opts.compressor === "fflate" ? {} : { inflateTo: nativeInflateTo }));
     } catch (err) {
       if (err instanceof StorageError && err.code === ErrorCode.CORRUPT) {
         throw new StorageError(ErrorCode.CORRUPT, `${this.path ?? "(virtual)"}: entry ${ckey}: ${err.message}`, { ...this.#pathField(), key: ckey, cause: err });
@@ -421,7 +448,7 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
       if (s.live && s.value !== undefined) s.enc = this.encode(ck, this.toTree(s.value as unknown as In, s.key));
       entries.push(s.enc!);
     }
-    const chunks = assembleContainer(this.className, entries, { crc32: nodeCrc32 });
+    const chunks = assembleContainer(this.className, entries, { crc32: nodeCrc32, deflate: nativeDeflate });
     throwIfAborted(options.signal);
     this.#lock?.assertHeld();
     await writeAtomic(target, chunks);

@@ -418,3 +418,33 @@ describe("fsDictPlugin", () => {
     expect(isStorageError(await fsDictPlugin.open(other).catch((e: unknown) => e), "UNRECOGNIZED")).toBe(true);
   });
 });
+
+describe("byte shuffle of numeric values (codec shuffle-zlib)", () => {
+  it("is on by default for multi-byte arrays, off with shuffle: false or for bytes; both read back; fflate reads native", async () => {
+    const { parseContainer } = await import("./index.js");
+    const f32 = nd("float32", [4, 3], new Float32Array(12).map((_, i) => i * 0.25));
+    const i64 = nd("int64", [5], new BigInt64Array([1n, -2n, 3n, 2n ** 60n, 0n]));
+    const u8 = nd("uint8", [3], new Uint8Array([1, 2, 3]));
+    for (const shuffle of [undefined, false]) {
+      const p = file();
+      const cs = await CompressedStorage.open(p, { readOnly: false, ...(shuffle === undefined ? {} : { shuffle }) });
+      cs.set(1, f32).set(2, i64).set(3, u8);
+      await cs.push();
+      const parsed = parseContainer(await readFile(p));
+      if (shuffle === false) {
+        expect(parsed.version).toEqual([1, 0]);
+        expect(parsed.entries.map((e) => e.codec)).toEqual(["zlib", "zlib", "zlib"]);
+      } else {
+        expect(parsed.version).toEqual([1, 1]);
+        expect(parsed.entries.map((e) => [e.codec, e.typesize])).toEqual([["shuffle-zlib", 4], ["shuffle-zlib", 8], ["zlib", undefined]]);
+      }
+      for (const compressor of ["native", "fflate"] as const) {
+        const ro = await CompressedStorage.open(p, { compressor });
+        expect(ro.get(1)).toEqual(f32);
+        expect(ro.get(2)).toEqual(i64);
+        expect(ro.get(3)).toEqual(u8);
+        await ro.close();
+      }
+    }
+  });
+});

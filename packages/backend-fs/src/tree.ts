@@ -298,3 +298,24 @@ export function decodeTree(payload: Uint8Array, copy = false): TreeValue {
   });
   return decodeNode((tree as { v: unknown }).v, bufs, copy);
 }
+
+/**
+ * Element size for the byte-shuffle filter of a value: that of its n-d array (or typed array), or
+ * for a plain object of arrays (meshes, skeletons) that of its largest array; 0 when the value
+ * holds no multi-byte numeric array. Cheap: looks one level deep only.
+ */
+export function shuffleTypesize(value: TreeValue): number {
+  const sizeOf = (v: unknown): [number, number] => {
+    if (isTypedArray(v)) return v instanceof Uint8Array && v.constructor === Uint8Array ? [1, v.byteLength] : [v.BYTES_PER_ELEMENT, v.byteLength];
+    if (isNdLike(v)) return [v.data.BYTES_PER_ELEMENT, v.data.byteLength];
+    return [0, 0];
+  };
+  let [ts, bytes] = sizeOf(value);
+  if (ts === 0 && typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Map) && !isTypedArray(value)) {
+    for (const v of Object.values(value)) {
+      const [t, b] = sizeOf(v);
+      if (b > bytes) { ts = t; bytes = b; }
+    }
+  }
+  return ts === 2 || ts === 4 || ts === 8 ? ts : 0;
+}

@@ -218,3 +218,43 @@ describe("bssPlugin", () => {
     await store.close();
   });
 });
+
+describe("BinarySearchStore: value cache", () => {
+  it("caches value shards within the budget; a fully cached store answers without its file; results equal uncached", async () => {
+    const L = 10_000;
+    const ids = BigUint64Array.from({ length: L }, (_, i) => BigInt(i) * 7n + 3n);
+    const vals = BigInt64Array.from({ length: L }, (_, i) => BigInt(i) * -11n);
+    const coord = Float32Array.from({ length: L * 3 }, (_, i) => i / 4);
+    const p = join(dir, "cache.h5");
+    await (await BinarySearchStore.create(p, ids, { v: vals, c: { data: coord, shape: [L, 3] } }, { nShards: 4, overwrite: true })).close();
+    const r = rng(5);
+    const q = BigUint64Array.from({ length: 3000 }, () => ids[Math.floor(r() * L)]!);
+    const expectV = Array.from(q, (x) => ((x - 3n) / 7n) * -11n);
+    const plain = await BinarySearchStore.open(p, { cacheValues: false });
+    expect(Array.from((await plain.getAttributes(q, "v")).data as BigInt64Array)).toEqual(expectV);
+    expect(plain.cachedValueBytes).toBe(0);
+    const plainC = (await plain.getAttributes(q, "c")).data;
+    await plain.close();
+
+    // budget of one shard of "v" (2500 * 8 bytes): one shard cached, the rest read per call
+    const part = await BinarySearchStore.open(p, { valueCacheBytes: 2500 * 8 });
+    expect(Array.from((await part.getAttributes(q, "v")).data as BigInt64Array)).toEqual(expectV);
+    expect(part.cachedValueBytes).toBe(2500 * 8);
+    expect(Array.from((await part.getAttributes(q, "v")).data as BigInt64Array)).toEqual(expectV);
+    await part.close();
+
+    const full = await BinarySearchStore.open(p);
+    expect(Array.from((await full.getAttributes(q, "v")).data as BigInt64Array)).toEqual(expectV);
+    expect((await full.getAttributes(q, "c")).data).toEqual(plainC);
+    expect(full.cachedValueBytes).toBe(L * 8 + L * 12);
+    // everything cached: the file is no longer opened
+    await rm(p);
+    expect(Array.from((await full.getAttributes(q, "v")).data as BigInt64Array)).toEqual(expectV);
+    const filled = await full.getAttributes([11n, 3n], "v", { fillValue: -1 });
+    expect(Array.from(filled.values.data as BigInt64Array)).toEqual([-1n, 0n]);
+    expect(Array.from(filled.found)).toEqual([0, 1]);
+    await full.close();
+    expect(full.cachedValueBytes).toBe(0);
+    await expect(BinarySearchStore.open(join(dir, "small.h5"), { valueCacheBytes: -1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+});

@@ -1,6 +1,8 @@
 // Benchmark of @strata/engine-hdf5 against an h5py peer writing/reading the same bsb layout.
 // Run: node packages/engine-hdf5/bench/bsb.bench.mjs [--cells N] [--connections N] [--runs N]
-// Exports `run(options)` returning the figures (for a harness); prints a markdown table when run directly.
+// Exports `run(options)` returning the figures, and a default export for the harness
+// (`node scripts/bench.mjs engine-hdf5`; sizes via STRATA_BENCH_BSB_CELLS / STRATA_BENCH_BSB_CONNECTIONS);
+// prints a markdown table when run directly.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -97,6 +99,35 @@ export async function run({ cells = 1_000_000, connections = 10_000_000, runs = 
     return { step: s, strata: st, h5py: ph, ratio: ph / st };
   });
   return { cells: strata[0].cells, connections: strata[0].connections, runs, rows };
+}
+
+const STEP_NAMES = {
+  place: "place 1M cells / 64 chunks",
+  connect: "connect 10M connections",
+  loadPositions: "loadPositions, every chunk",
+  loadLocalConnections: "loadLocalConnections, every chunk",
+};
+
+/** Harness entry (scripts/bench.mjs): BenchResult of the four steps. */
+export default async function bench(ctx) {
+  const cells = Number(process.env.STRATA_BENCH_BSB_CELLS ?? 1_000_000);
+  const connections = Number(process.env.STRATA_BENCH_BSB_CONNECTIONS ?? 10_000_000);
+  const res = await run({ cells, connections, runs: ctx.runs });
+  const rows = res.rows.map((r) => ({
+    case: cells === 1_000_000 && connections === 10_000_000 ? STEP_NAMES[r.step] : r.step,
+    strata: r.strata,
+    peer: r.h5py,
+    unit: "s",
+  }));
+  return {
+    title: "@strata/engine-hdf5",
+    peerName: `h5py ${await ctx.pythonVersion("h5py")}`,
+    rows,
+    targets: rows.map((r) => ({ case: r.case, rule: "throughput >= 0.8x h5py", ok: r.peer / r.strata >= 0.8 })),
+    notes: [
+      `Workload: ${res.cells.toLocaleString("en")} cells over 64 chunks (positions, rotations, morphology indices; one \`appendData\` per chunk in one write scope), ${res.connections.toLocaleString("en")} connections as 512 \`chunkConnect\` blocks (each chunk to 8 chunks, stored twice: \`inc\` and \`out\`), then \`loadPositions\` per chunk (\`withChunks\`) and \`loadLocalConnections("out", chunk)\` for all 64 chunks, each in one read scope. Fresh file per run; the peer (\`packages/engine-hdf5/bench/bsb_peer.py\`) writes and reads the same layout with h5py. Standalone: \`node packages/engine-hdf5/bench/bsb.bench.mjs --runs 3\`.`,
+    ],
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -25,7 +25,7 @@ import { asJson, asNumber, asNumbers, asString, enc, expectObject } from "./attr
 import { blockRanges, emptyLayout, planInsert, type BlockLayout } from "./blocks.js";
 import { demux, type ChunkCount } from "./demux.js";
 import { indexStats } from "./filters.js";
-import { addConnections, rootStats, setRootStats, sortIdNames, toInt32, toInt64, type EngineContext } from "./network.js";
+import { addConnections, readInt32Rows, rootStats, setRootStats, sortIdNames, toInt64Scratch, type EngineContext } from "./network.js";
 import type { Session } from "./tx.js";
 
 const DIRS: readonly Direction[] = ["inc", "out"];
@@ -38,7 +38,7 @@ function invalid(msg: string): StorageError {
  * Normalises connection locations: N×3 triples (flat with a shape, rows) or 1-D cell ids
  * (expanded to `[id, −1, −1]`).
  */
-export function toLocations(input: LocationsInput, what: string): Int32Array {
+export function toLocations(input: LocationsInput, what: string, copy = true): Int32Array {
   const check = (v: number, i: number): number => {
     if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw invalid(`${what}: value ${v} at ${i} is not an int32 location`);
     return v;
@@ -47,6 +47,10 @@ export function toLocations(input: LocationsInput, what: string): Int32Array {
     const nd = input as NdArray;
     const data = nd.data as ArrayLike<number | bigint>;
     if (nd.shape.length === 2 && nd.shape[1] === 3) {
+      if (data instanceof Int32Array) {
+        // every int32 is a valid location; copied unless the caller never modifies it (connect() translates in place)
+        return copy ? data.slice() : data;
+      }
       const out = new Int32Array(data.length);
       for (let i = 0; i < data.length; i++) out[i] = check(Number(data[i]), i);
       return out;
@@ -167,12 +171,13 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     const hit = s.caches.get(key) as BlockLayout | undefined;
     if (hit !== undefined) return hit;
     if (s.file.kind(group) !== "group") return undefined;
-    const names = s.file.attrNames(group);
-    const cl = asNumbers(names.includes("chunk_list") ? s.file.getAttr(group, "chunk_list") : undefined) ?? [];
+    // every attribute of the group is the layout (chunk_list and one pointer per block): read them at once
+    const attrs = s.file.readAttrs(group);
+    const cl = asNumbers(attrs.get("chunk_list")) ?? [];
     const order: number[] = [];
     for (let i = 0; i + 2 < cl.length; i += 3) order.push(chunkId([cl[i]!, cl[i + 1]!, cl[i + 2]!]));
     const ptr = new Map<number, number>();
-    for (const id of order) ptr.set(id, asNumber(names.includes(String(id)) ? s.file.getAttr(group, String(id)) : undefined) ?? 0);
+    for (const id of order) ptr.set(id, asNumber(attrs.get(String(id))) ?? 0);
     const ll = `${group}/local_locs`;
     const length = s.file.kind(ll) === "dataset" ? (s.file.dataset(ll).shape[0] ?? 0) : 0;
     const layout: BlockLayout = { order, ptr, length };
@@ -180,44 +185,64 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     return layout;
   }
 
-  private writeLayout(s: Session, group: string, before: BlockLayout, after: BlockLayout): void {
+  /**
+   * Records a new layout. The `chunk_list` and pointer attributes are written once per scope, at
+   * its end (a scope inserting many blocks into one group rewrites them once), comparing with what
+   * is on disk.
+   */
+  private writeLayout(s: Session, group: string, before: BlockLayout | undefined, after: BlockLayout): void {
     s.caches.set(`${group}#layout`, after);
-    if (after.order.length !== before.order.length) {
-      const cl = new Int16Array(after.order.length * 3);
-      after.order.forEach((id, i) => {
-        const c = chunkFromId(id);
-        cl[i * 3] = c.x;
-        cl[i * 3 + 1] = c.y;
-        cl[i * 3 + 2] = c.z;
-      });
-      s.file.setAttr(group, "chunk_list", { kind: "int16", value: cl, shape: [after.order.length, 3] });
-    }
-    for (const id of after.order) {
-      const v = after.ptr.get(id)!;
-      if (before.ptr.get(id) !== v) s.file.setAttr(group, String(id), enc.int64(v));
-    }
+    const diskKey = `${group}#layoutOnDisk`;
+    // the layout as stored before this scope changed it (`null`: no chunk_list attribute yet)
+    if (!s.caches.has(diskKey)) s.caches.set(diskKey, before ?? null);
+    s.defer(group, "layout", () => {
+      const disk = s.caches.get(diskKey) as BlockLayout | null | undefined;
+      const cur = s.caches.get(`${group}#layout`) as BlockLayout | undefined;
+      if (cur === undefined || disk === undefined || s.file.kind(group) !== "group") return;
+      if (disk === null || cur.order.length !== disk.order.length) {
+        const cl = new Int16Array(cur.order.length * 3);
+        cur.order.forEach((id, i) => {
+          const c = chunkFromId(id);
+          cl[i * 3] = c.x;
+          cl[i * 3 + 1] = c.y;
+          cl[i * 3 + 2] = c.z;
+        });
+        s.file.setAttr(group, "chunk_list", { kind: "int16", value: cl, shape: [cur.order.length, 3] });
+      }
+      for (const id of cur.order) {
+        const v = cur.ptr.get(id)!;
+        if (disk?.ptr.get(id) !== v) s.file.setAttr(group, String(id), enc.int64(v));
+      }
+      s.caches.set(diskKey, cur);
+    });
   }
 
   /** §5.2: inserts rows for global chunk `g` into `<dir>/<local>`. */
-  private insert(s: Session, dir: Direction, local: number, g: number, localLocs: Int32Array, globalLocs: Int32Array): void {
+  private insert(s: Session, dir: Direction, local: number, g: number, localLocs: BigInt64Array, globalLocs: BigInt64Array): void {
     const group = `${this.path}/${dir}/${local}`;
+    const n = localLocs.length / 3;
     if (s.file.kind(group) !== "group") {
+      // a new group: its datasets are created with their first rows (no resize + write)
       s.file.createGroup(group);
-      for (const name of ["local_locs", "global_locs"]) {
-        s.file.createDataset(`${group}/${name}`, { dtype: "int64", shape: [0, 3], maxshape: [null, 3], chunks: [1024, 3] });
+      for (const [name, rows] of [["local_locs", localLocs], ["global_locs", globalLocs]] as const) {
+        s.file.createDataset(`${group}/${name}`, { dtype: "int64", shape: [n, 3], maxshape: [null, 3], chunks: [1024, 3], data: rows });
       }
-      s.file.setAttr(group, "chunk_list", { kind: "int16", value: new Int16Array(0), shape: [0, 3] });
-      s.caches.set(`${group}#layout`, emptyLayout());
+      const plan = planInsert(emptyLayout(), g, n);
+      this.writeLayout(s, group, undefined, plan.layout);
+      return;
     }
     const before = this.layout(s, group)!;
-    const n = localLocs.length / 3;
     const plan = planInsert(before, g, n);
     for (const [name, rows] of [["local_locs", localLocs], ["global_locs", globalLocs]] as const) {
       const ds = s.file.dataset(`${group}/${name}`);
+      if (plan.moveCount === 0 && (ds.shape[0] ?? 0) === before.length) {
+        ds.append(rows);
+        continue;
+      }
       const moved = plan.moveCount > 0 ? ds.readNumeric([plan.at, before.length]) : undefined;
       ds.resizeRows(before.length + n);
       if (moved !== undefined) ds.write(moved, plan.at + n);
-      ds.write(toInt64(rows), plan.at);
+      ds.write(rows, plan.at);
     }
     this.writeLayout(s, group, before, plan.layout);
   }
@@ -229,8 +254,11 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     if (n === 0) return;
     const si = chunkId(src);
     const di = chunkId(dst);
-    this.insert(s, "inc", di, si, dstLocs, srcLocs);
-    this.insert(s, "out", si, di, srcLocs, dstLocs);
+    // converted to the file's int64 once (each side is written twice: inc and out)
+    const src64 = toInt64Scratch(srcLocs, 0);
+    const dst64 = toInt64Scratch(dstLocs, 1);
+    this.insert(s, "inc", di, si, dst64, src64);
+    this.insert(s, "out", si, di, src64, dst64);
     const stats = this.stats(s);
     (stats[String(di)] ??= { inc: 0, out: 0 }).inc += n;
     (stats[String(si)] ??= { inc: 0, out: 0 }).out += n;
@@ -274,8 +302,10 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
   async chunkConnect(src: ChunkLike, dst: ChunkLike, srcLocs: LocationsInput, dstLocs: LocationsInput, options?: CallOptions): Promise<void> {
     const a = toChunk(src);
     const b = toChunk(dst);
-    const sl = toLocations(srcLocs, "source locations");
-    const dl = toLocations(dstLocs, "destination locations");
+    // inside a write scope the data is written before this call returns: no defensive copy
+    const copy = this.ctx.inWriteScope?.() !== true;
+    const sl = toLocations(srcLocs, "source locations", copy);
+    const dl = toLocations(dstLocs, "destination locations", copy);
     if (sl.length !== dl.length) throw invalid(`source and destination have unequal lengths (${sl.length / 3} and ${dl.length / 3})`);
     return this.ctx.write((s) => this.chunkConnectSync(s, a, b, sl, dl), options);
   }
@@ -313,10 +343,12 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     const g = chunkId(global);
     const r = l === undefined ? undefined : blockRanges(l).find((b) => b.id === g);
     if (r === undefined || r.end === r.start) return { localLocs: new Int32Array(0), globalLocs: new Int32Array(0) };
-    return {
-      localLocs: toInt32(s.file.dataset(`${group}/local_locs`).readNumeric([r.start, r.end]), `${group}/local_locs`),
-      globalLocs: toInt32(s.file.dataset(`${group}/global_locs`).readNumeric([r.start, r.end]), `${group}/global_locs`),
-    };
+    const n = r.end - r.start;
+    const localLocs = new Int32Array(n * 3);
+    const globalLocs = new Int32Array(n * 3);
+    readInt32Rows(s.file.dataset(`${group}/local_locs`), r.start, r.end, localLocs, 0, `${group}/local_locs`);
+    readInt32Rows(s.file.dataset(`${group}/global_locs`), r.start, r.end, globalLocs, 0, `${group}/global_locs`);
+    return { localLocs, globalLocs };
   }
 
   /** @inheritDoc */
@@ -493,7 +525,9 @@ function checkDir(d: Direction): Direction {
 
 function readAllInt32(s: Session, path: string, rows: number): Int32Array {
   if (rows === 0) return new Int32Array(0);
-  return toInt32(s.file.dataset(path).readNumeric([0, rows]), path);
+  const out = new Int32Array(rows * 3);
+  readInt32Rows(s.file.dataset(path), 0, rows, out, 0, path);
+  return out;
 }
 
 /** Counts per loaded chunk of a placement set (any implementation). */
@@ -650,11 +684,5 @@ class Hdf5ConnectionQuery implements ConnectionQuery {
 
 /** Reads int rows into `dest` at row `row`, adding `offset` to the cell column. */
 function copyShifted(s: Session, path: string, start: number, end: number, dest: Int32Array, row: number, offset: number): void {
-  const v = toInt32(s.file.dataset(path).readNumeric([start, end]), path);
-  const o = row * 3;
-  for (let i = 0; i < v.length; i += 3) {
-    dest[o + i] = v[i]! + offset;
-    dest[o + i + 1] = v[i + 1]!;
-    dest[o + i + 2] = v[i + 2]!;
-  }
+  readInt32Rows(s.file.dataset(path), start, end, dest, row * 3, path, 3, offset);
 }

@@ -105,7 +105,11 @@ export class Hdf5Engine implements Engine {
       bsb: options.writeVersions?.bsb ?? DEFAULT_UPSTREAM_VERSION,
       bsbHdf5: options.writeVersions?.bsbHdf5 ?? DEFAULT_UPSTREAM_VERSION,
     };
-    this.ctx = { read: (fn, o) => this.withRead(fn, o), write: (fn, o) => this.withWrite(fn, o) };
+    this.ctx = {
+      read: (fn, o) => this.withRead(fn, o),
+      write: (fn, o) => this.withWrite(fn, o),
+      inWriteScope: () => !this.closed && this.als.getStore()?.writable === true,
+    };
     this.files = new Hdf5FileStore(this.ctx);
     this.morphologies = new Hdf5MorphologyRepository(this.ctx);
   }

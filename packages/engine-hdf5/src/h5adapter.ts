@@ -24,6 +24,11 @@ class Dataset implements DatasetLike {
     return "other";
   }
 
+  get numericType(): string | undefined {
+    const d = this.ds.dtype;
+    return d.class === "numeric" ? d.dtype : undefined;
+  }
+
   readNumeric(rows?: Rows): NumericArray {
     return this.ds.readNumeric(rows === undefined ? undefined : [[rows[0], rows[1]]]);
   }
@@ -75,12 +80,8 @@ export class H5FileAdapter implements FileLike {
 
   kind(path: string): "group" | "dataset" | "other" | undefined {
     if (this.kinds.has(path)) return this.kinds.get(path);
-    const i = this.file.info(path);
-    let k: "group" | "dataset" | "other" | undefined;
-    if (i !== undefined) {
-      const r = i.kind === "group" || i.kind === "dataset" ? i.kind : i.resolvesTo;
-      k = r === "group" || r === "dataset" ? r : "other";
-    }
+    const r = this.file.resolvedKind(path);
+    const k = r === undefined ? undefined : r === "group" || r === "dataset" ? r : "other";
     this.kinds.set(path, k);
     return k;
   }
@@ -101,6 +102,10 @@ export class H5FileAdapter implements FileLike {
   getAttr(path: string, name: string): AttrRead | undefined {
     if (!this.file.attrNames(path).includes(name)) return undefined;
     return this.file.getAttr(path, name);
+  }
+
+  readAttrs(path: string): Map<string, AttrRead> {
+    return new Map(Object.entries(this.file.readAttrs(path)));
   }
 
   setAttr(path: string, name: string, v: AttrWrite): void {

@@ -4,7 +4,7 @@
  */
 import { ErrorCode, StorageError, chunkId, type CallOptions, type Chunk, type NumericArray } from "@strata/core-interfaces";
 import { asJson, asNumbers, enc, expectObject } from "./attrs.js";
-import type { Session } from "./tx.js";
+import type { DatasetLike, Session } from "./tx.js";
 
 /** Mutable per-chunk stats entry (root `chunks`). */
 export interface MutableChunkStats {
@@ -18,6 +18,11 @@ export interface EngineContext {
   read<T>(fn: (s: Session) => T | Promise<T>, options?: CallOptions): Promise<T>;
   /** Runs `fn` with a writable session (the current write scope's, or a new write handle). */
   write<T>(fn: (s: Session) => T | Promise<T>, options?: CallOptions): Promise<T>;
+  /**
+   * True inside a write scope: {@link write} then calls `fn` synchronously, before returning
+   * (so arguments need no defensive copy).
+   */
+  inWriteScope?(): boolean;
 }
 
 /** Root `chunks` statistics (cached per session). */
@@ -146,14 +151,87 @@ export function toInt32(src: NumericArray, what: string): Int32Array {
   return out;
 }
 
-/** Converts int32 values to int64 without BigInt arithmetic. */
-export function toInt64(src: ArrayLike<number>): BigInt64Array {
-  const out = new BigInt64Array(src.length);
-  const words = new Int32Array(out.buffer);
+/** Largest int64 conversion buffer kept for reuse (bytes); larger conversions allocate. */
+const KEEP_INT64_BYTES = 16 * 1024 * 1024;
+const int64Slots: Array<BigInt64Array | undefined> = [];
+
+/**
+ * {@link toInt64} into reused buffer `slot` (the result is only valid until the next conversion
+ * into the same slot: for data handed straight to a write, which copies it).
+ */
+export function toInt64Scratch(src: ArrayLike<number>, slot: number): BigInt64Array {
+  if (src.length * 8 > KEEP_INT64_BYTES) return toInt64(src);
+  let buf = int64Slots[slot];
+  if (buf === undefined || buf.length < src.length) {
+    buf = new BigInt64Array(Math.max(src.length, 1024));
+    int64Slots[slot] = buf;
+  }
+  return toInt64(src, buf.subarray(0, src.length));
+}
+
+/** Converts int32 values to int64 without BigInt arithmetic (into `out` when given). */
+export function toInt64(src: ArrayLike<number>, out: BigInt64Array = new BigInt64Array(src.length)): BigInt64Array {
+  const words = new Int32Array(out.buffer, out.byteOffset, src.length * 2);
   for (let i = 0, j = 0; i < src.length; i++, j += 2) {
     const v = src[i]! | 0;
     words[j] = v;
     words[j + 1] = v >> 31;
   }
   return out;
+}
+
+/** Rows per piece of {@link readInt32Rows}: the int64 scratch stays small (and hot in cache). */
+const SCRATCH_ELEMS = 3 * 65536;
+let scratch: BigInt64Array | undefined;
+
+/**
+ * Reads rows `[start, end)` of an integer dataset into `dest` (as int32) at element `destOffset`,
+ * adding `shift` to the first column of each `width`-wide row. int64 data crosses a small reused
+ * scratch buffer in pieces and is narrowed from its low/high words (no BigInt, no per-call int64
+ * array); `OUT_OF_BOUNDS` when a value does not fit.
+ */
+export function readInt32Rows(ds: DatasetLike, start: number, end: number, dest: Int32Array, destOffset: number, what: string, width = 3, shift = 0): void {
+  if (end <= start) return;
+  if (ds.numericType !== "int64") {
+    const v = toInt32(ds.readNumeric([start, end]), what);
+    if (shift === 0) dest.set(v, destOffset);
+    else for (let i = 0; i < v.length; i++) dest[destOffset + i] = i % width === 0 ? v[i]! + shift : v[i]!;
+    return;
+  }
+  const rowsPer = Math.max(1, Math.floor(SCRATCH_ELEMS / width));
+  scratch ??= new BigInt64Array(Math.max(SCRATCH_ELEMS, width));
+  const words = new Int32Array(scratch.buffer);
+  let o = destOffset;
+  for (let r = start; r < end; r += rowsPer) {
+    const k = Math.min(rowsPer, end - r);
+    const n = k * width;
+    ds.readInto(scratch, [r, r + k], 0);
+    // low word of each little-endian int64; `bad` collects high words that are not its sign
+    let bad = 0;
+    if (width === 3) {
+      for (let i = 0, j = 0; i < n; i += 3, j += 6) {
+        const a = words[j]!;
+        const b = words[j + 2]!;
+        const c = words[j + 4]!;
+        bad |= (words[j + 1]! ^ (a >> 31)) | (words[j + 3]! ^ (b >> 31)) | (words[j + 5]! ^ (c >> 31));
+        dest[o + i] = a + shift;
+        dest[o + i + 1] = b;
+        dest[o + i + 2] = c;
+      }
+    } else {
+      for (let i = 0, j = 0; i < n; i++, j += 2) {
+        const lo = words[j]!;
+        bad |= words[j + 1]! ^ (lo >> 31);
+        dest[o + i] = lo;
+      }
+      if (shift !== 0) for (let i = 0; i < n; i += width) dest[o + i] = dest[o + i]! + shift;
+    }
+    if (bad !== 0) {
+      for (let i = 0; i < n; i++) {
+        const v = scratch[i]!;
+        if (v < -2147483648n || v > 2147483647n) throw new StorageError(ErrorCode.OUT_OF_BOUNDS, `${what}: value ${v} does not fit in int32`, { engine: "hdf5" });
+      }
+    }
+    o += n;
+  }
 }

@@ -367,13 +367,23 @@ export class Hdf5PlacementSet implements PlacementSet {
   private requireChunkGroup(s: Session, c: Chunk): string {
     const p = `${this.path}/${chunkId(c)}`;
     if (s.file.kind(p) === "group") return p;
+    this.createChunkGroup(s, p);
+    return p;
+  }
+
+  /** Creates a chunk group and its property datasets, optionally with their first rows. */
+  private createChunkGroup(s: Session, p: string, positions?: Float64Array, rotations?: Float64Array, morphology?: BigInt64Array): void {
     s.file.createGroup(p);
-    s.file.createDataset(`${p}/position`, { dtype: "float64", shape: [0, 3], maxshape: [null, 3], chunks: [1024, 3] });
-    s.file.createDataset(`${p}/rotation`, { dtype: "float64", shape: [0, 3], maxshape: [null, 3], chunks: [1024, 3] });
-    s.file.createDataset(`${p}/morphology`, { dtype: "int64", shape: [0], maxshape: [null], chunks: [1024] });
+    const rows3 = (name: string, data: Float64Array | undefined): void => {
+      const n = data === undefined ? 0 : data.length / 3;
+      s.file.createDataset(`${p}/${name}`, { dtype: "float64", shape: [n, 3], maxshape: [null, 3], chunks: [1024, 3], ...(n > 0 ? { data } : {}) });
+    };
+    rows3("position", positions);
+    rows3("rotation", rotations);
+    const m = morphology?.length ?? 0;
+    s.file.createDataset(`${p}/morphology`, { dtype: "int64", shape: [m], maxshape: [null], chunks: [1024], ...(m > 0 ? { data: morphology } : {}) });
     s.file.createDataset(`${p}/labels`, { dtype: "int64", shape: [0], maxshape: [null], chunks: [1024] });
     s.file.createGroup(`${p}/additional`);
-    return p;
   }
 
   private morphologySetOf(s: Session, infos: ChunkInfo[]): { loaders: string[]; indices: Int32Array; perChunk: Array<Int32Array | undefined> } {
@@ -454,50 +464,54 @@ export class Hdf5PlacementSet implements PlacementSet {
       this.exists(s);
       this.assertModern(s);
       checkChunkSize(s, c);
-      const p = this.requireChunkGroup(s, c);
+      const p = `${this.path}/${chunkId(c)}`;
+      const fresh = s.file.kind(p) !== "group";
       // validate additional shapes against existing datasets before writing anything
-      for (const [k, v] of additional) {
-        const dp = `${p}/additional/${k}`;
-        if (s.file.kind(dp) === "dataset") {
-          const sh = s.file.dataset(dp).shape;
-          if (sh.length !== v.shape.length || sh.slice(1).some((x, i) => x !== v.shape[i + 1])) {
-            throw invalid(`additional '${k}' has shape ${JSON.stringify(v.shape)}, stored rows are ${JSON.stringify(sh.slice(1))}`);
+      if (!fresh) {
+        for (const [k, v] of additional) {
+          const dp = `${p}/additional/${k}`;
+          if (s.file.kind(dp) === "dataset") {
+            const sh = s.file.dataset(dp).shape;
+            if (sh.length !== v.shape.length || sh.slice(1).some((x, i) => x !== v.shape[i + 1])) {
+              throw invalid(`additional '${k}' has shape ${JSON.stringify(v.shape)}, stored rows are ${JSON.stringify(sh.slice(1))}`);
+            }
           }
         }
       }
-      let appended = 0;
-      if (positions !== undefined) {
-        s.file.dataset(`${p}/position`).append(positions);
-        appended = positions.length / 3;
-      }
+      // morphologies: the chunk's loader list grows by appending, so stored indices stay valid and
+      // only the new indices are remapped and appended
+      let loaders: string[] | undefined;
+      let newIdx: BigInt64Array | undefined;
       if (morpho !== undefined) {
-        const names = asStrings(s.file.getAttr(p, "morphology_loaders"));
-        const mp = `${p}/morphology`;
-        const existing = toInt32(s.file.dataset(mp).readNumeric(), mp);
-        const loaders = [...names];
+        loaders = fresh ? [] : [...asStrings(s.file.getAttr(p, "morphology_loaders"))];
         const pos = new Map(loaders.map((x, i) => [x, i] as const));
         const remap = morpho.loaders.map((name) => {
           let k = pos.get(name);
           if (k === undefined) {
-            k = loaders.length;
-            loaders.push(name);
+            k = loaders!.length;
+            loaders!.push(name);
             pos.set(name, k);
           }
           return k;
         });
-        const merged = new Int32Array(existing.length + morpho.indices.length);
-        merged.set(existing);
-        for (let i = 0; i < morpho.indices.length; i++) merged[existing.length + i] = remap[morpho.indices[i]!]!;
-        s.file.setAttr(p, "morphology_loaders", enc.strings(loaders));
-        writeWholeInt(s, mp, merged);
-        appended = Math.max(appended, morpho.indices.length);
+        const mapped = new Int32Array(morpho.indices.length);
+        for (let i = 0; i < mapped.length; i++) mapped[i] = remap[morpho.indices[i]!]!;
+        newIdx = toInt64(mapped);
       }
-      if (rotations !== undefined) {
-        s.file.dataset(`${p}/rotation`).append(rotations);
-        appended = Math.max(appended, rotations.length / 3);
-      } else if (morpho !== undefined) {
-        s.file.dataset(`${p}/rotation`).append(new Float64Array(morpho.indices.length * 3));
+      const rot = rotations ?? (morpho !== undefined ? new Float64Array(morpho.indices.length * 3) : undefined);
+      let appended = 0;
+      if (positions !== undefined) appended = positions.length / 3;
+      if (morpho !== undefined) appended = Math.max(appended, morpho.indices.length);
+      if (rotations !== undefined) appended = Math.max(appended, rotations.length / 3);
+      if (fresh) {
+        // a new chunk group: its datasets are created with their first rows (no resize + write)
+        this.createChunkGroup(s, p, positions, rot, newIdx);
+      } else {
+        if (positions !== undefined && positions.length > 0) s.file.dataset(`${p}/position`).append(positions);
+        if (newIdx !== undefined) appendInt(s, `${p}/morphology`, newIdx);
+        if (rot !== undefined && rot.length > 0) s.file.dataset(`${p}/rotation`).append(rot);
       }
+      if (loaders !== undefined) s.file.setAttr(p, "morphology_loaders", enc.strings(loaders));
       if (additional.length > 0) {
         const keys = asStrings(s.file.getAttr(this.path, "additional_keys"));
         for (const [k, v] of additional) {
@@ -858,6 +872,22 @@ export function readFloat(ds: DatasetLike, rows: readonly [number, number], dest
   }
   const v = ds.readNumeric(rows);
   for (let i = 0; i < v.length; i++) dest[destOffset + i] = Number(v[i]!);
+}
+
+/** Appends int64 values to a 1-D dataset (rewritten whole when it is not resizable). */
+function appendInt(s: Session, path: string, values: BigInt64Array): void {
+  if (values.length === 0) return;
+  const ds = s.file.dataset(path);
+  try {
+    ds.append(values);
+  } catch (err) {
+    if (!isStorageError(err, "INVALID_STATE")) throw err;
+    const existing = toInt32(ds.readNumeric(), path);
+    const merged = new Int32Array(existing.length + values.length);
+    merged.set(existing);
+    merged.set(toInt32(values, path), existing.length);
+    writeWholeInt(s, path, merged);
+  }
 }
 
 /** Replaces a 1-D int64 dataset's content (resize + write; recreate when not resizable). */

@@ -15,6 +15,8 @@ export interface DatasetLike {
   readonly itemSize: number;
   /** `int`, `float`, `string` or `other`. */
   readonly kind: "int" | "float" | "string" | "other";
+  /** The numeric element type (`int64`, `float64`, …), undefined for other types. */
+  readonly numericType: string | undefined;
   /** Reads rows (all when omitted) as the file's numeric type. */
   readNumeric(rows?: Rows): NumericArray;
   /** Reads rows into `dest` (same element type as the file) at `destOffset` elements. */
@@ -68,6 +70,8 @@ export interface FileLike {
   attrNames(path: string): string[];
   /** An attribute's value, undefined when missing. */
   getAttr(path: string, name: string): AttrRead | undefined;
+  /** Every attribute of an object (one listing, then one read per attribute). */
+  readAttrs(path: string): Map<string, AttrRead>;
   /** Creates or replaces an attribute. */
   setAttr(path: string, name: string, value: AttrWrite): void;
   /** Deletes an attribute if present. */
@@ -99,6 +103,11 @@ export class Session {
   private readonly attrs = new Map<string, CachedAttr>();
   /** Free-form per-handle caches (layouts, meta), dropped when objects under their path are deleted. */
   readonly caches = new Map<string, unknown>();
+  /**
+   * Writes deferred to the end of the scope, keyed by `<object path>#<what>` (one per key: a later
+   * {@link defer} of the same key replaces the earlier one). Dropped with their objects.
+   */
+  private readonly deferred = new Map<string, () => void>();
 
   constructor(file: FileLike) {
     this.file = file;
@@ -132,6 +141,15 @@ export class Session {
     this.attrs.set(Session.key(path, name), { value, encode: encode as (v: unknown) => AttrWrite, dirty: false });
   }
 
+  /**
+   * Defers a write to {@link commit} (end of the scope), e.g. attributes that many calls of one
+   * scope rewrite. `path` is the object written; the write is dropped when the object is deleted.
+   */
+  defer(path: string, what: string, write: () => void): void {
+    this.requireWritable();
+    this.deferred.set(`${path}#${what}`, write);
+  }
+
   /** Forgets a cached attribute (after a direct write or delete). */
   forget(path: string, name: string): void {
     this.attrs.delete(Session.key(path, name));
@@ -154,6 +172,7 @@ export class Session {
     const under = (p: string): boolean => paths.some((d) => p === d || p.startsWith(`${d}/`));
     for (const k of [...this.attrs.keys()]) if (under(k.slice(0, k.indexOf("\u0000")))) this.attrs.delete(k);
     for (const k of [...this.caches.keys()]) if (under(k.replace(/#.*$/, ""))) this.caches.delete(k);
+    for (const k of [...this.deferred.keys()]) if (under(k.replace(/#.*$/, ""))) this.deferred.delete(k);
     this.file.deleteObjects(paths);
   }
 
@@ -172,8 +191,11 @@ export class Session {
   /** Pending flush hooks (run before attributes are flushed). */
   readonly beforeFlush: Array<() => void> = [];
 
-  /** Runs hooks, then flushes attributes and the file. */
+  /** Runs deferred writes and hooks, then flushes attributes and the file. */
   commit(): void {
+    const writes = [...this.deferred.values()];
+    this.deferred.clear();
+    for (const w of writes) w();
     for (const h of this.beforeFlush) h();
     this.flush();
     this.file.flush();

@@ -216,6 +216,14 @@ describe("tree, links, listing", () => {
       expect(file.info("/broken")).toMatchObject({ kind: "soft-link", target: "/nowhere" });
       expect(file.info("/ext")).toMatchObject({ kind: "external-link", file: "other.h5", target: "/x" });
       expect(file.info("/nope")).toBeUndefined();
+      expect(file.resolvedKind("/soft")).toBe("dataset");
+      expect(file.resolvedKind("/grp/9")).toBe("group");
+      expect(file.resolvedKind("/")).toBe("group");
+      expect(file.resolvedKind("/hard")).toBe("dataset");
+      expect(file.resolvedKind("/broken")).toBe("unresolved");
+      expect(file.resolvedKind("/ext")).toBe("unresolved");
+      expect(file.resolvedKind("/nope")).toBeUndefined();
+      expect(file.resolvedKind("/grp/9/x/y")).toBeUndefined();
       expect(file.exists("/grp/9/d")).toBe(true);
       expect(file.exists("/grp/9/x/y")).toBe(false);
       expect(file.walk().map((e) => `${e.path}:${e.kind}`)).toContain("/grp/9/d:dataset");

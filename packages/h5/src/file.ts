@@ -276,6 +276,21 @@ export class H5File implements AsyncDisposable, Disposable {
     return this.rawType(p) >= 0;
   }
 
+  /**
+   * Kind of the object `objPath` resolves to, following soft and external links: `"group"`,
+   * `"dataset"`, `"datatype"`, `"unresolved"` for a link that resolves to nothing, `undefined` when
+   * nothing is at `objPath`. One library call (cheaper than {@link info}, which also describes links).
+   */
+  resolvedKind(objPath: string): "group" | "dataset" | "datatype" | "unresolved" | undefined {
+    this.assertOpen();
+    const p = normalizeObjectPath(objPath);
+    if (p === "/") return "group";
+    const t = this.rawType(p);
+    if (t < 0) return undefined;
+    const M = this.rt.M;
+    return t === M.H5G_GROUP ? "group" : t === M.H5G_DATASET ? "dataset" : t === M.H5G_TYPE ? "datatype" : "unresolved";
+  }
+
   /** Describes what is at `objPath`, or `undefined` when nothing is. Links are not followed. */
   info(objPath: string): ObjectInfo | undefined {
     this.assertOpen();
@@ -377,6 +392,9 @@ export class H5File implements AsyncDisposable, Disposable {
   }
 
   private ensureParents(p: string): void {
+    const parent = parentOf(p);
+    // common case: the parent exists (then so do all its ancestors): one lookup instead of one per level
+    if (parent === "/" || this.rawType(parent) === this.rt.M.H5G_GROUP) return;
     const parts = p.split("/").filter(Boolean);
     let cur = "";
     for (let i = 0; i < parts.length - 1; i++) {
@@ -511,7 +529,8 @@ export class H5File implements AsyncDisposable, Disposable {
       this.rt.call("creating dataset", this.where(p), (M) => M.create_dataset(this.id, p, BigInt(ptr), metadata));
     }
     if (this.rawType(p) !== this.rt.M.H5G_DATASET) throw new StorageError(ErrorCode.IO, `dataset was not created: ${p}`, { path: this._s.fsPath });
-    const ds = this.dataset(p);
+    const ds = new H5Dataset(this.core, p);
+    this.datasets.set(p, ds);
     if (filter !== undefined) verifyFilters(ds, filter, where);
     if (viaResize) {
       ds.resize(shape);
