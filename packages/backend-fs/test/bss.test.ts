@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry, isStorageError } from "@strata/core-interfaces";
 import { createH5Context, type H5Context } from "@strata/h5";
 import { BinarySearchStore, bssPlugin } from "../src/bss.js";
+import { seededRandom } from "@strata/testkit";
 
 const PY = "/usr/bin/python3";
 const TOOL = fileURLToPath(new URL("../../../scripts/fixtures/make_bss.py", import.meta.url));
@@ -26,17 +27,8 @@ async function small(name: string): Promise<BinarySearchStore> {
   return BinarySearchStore.create(join(dir, name), ids, { size, coord: { data: coord, shape: [7, 3] } }, { nShards: 3, context: ctx });
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, shared with the conformance kit). */
+const rng = seededRandom;
 
 describe("BinarySearchStore: spec §5.4 small vectors", () => {
   it("writes the exact SyConn layout", async () => {

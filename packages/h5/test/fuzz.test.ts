@@ -3,19 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { isStorageError } from "@strata/core-interfaces";
+import { seededRandom } from "@strata/testkit";
 import { createH5Context, type H5Context, type H5File } from "../src/index.js";
 
-// Deterministic PRNG (mulberry32).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic PRNG (mulberry32, shared with the conformance kit).
+const rng = seededRandom;
 
 const SEED = 20_261_122;
 const MUTATIONS = 1_200;
