@@ -5,7 +5,6 @@ import { H5T, type RawMetadata } from "./wasm.js";
 
 const utf8 = new TextEncoder();
 const utf8dec = new TextDecoder("utf-8");
-const latin1 = new TextDecoder("latin1");
 
 /** A value of a type Strata cannot decode, returned instead of failing a whole listing. */
 export interface UndecodedValue {
@@ -30,23 +29,29 @@ export type DecodedValue =
   | Map<string, DecodedValue>
   | UndecodedValue;
 
-/** Reads a NUL-terminated/-padded fixed-length string of `size` bytes at `at`. */
+/**
+ * Reads a NUL-terminated/-padded fixed-length string of `size` bytes at `at`. ASCII-labelled
+ * strings are decoded as UTF-8 too: h5py and numpy store `bytes` (often UTF-8 text) under the
+ * ASCII label, and UTF-8 decodes pure ASCII identically. `cset` is kept for symmetry.
+ */
 export function decodeFixedString(bytes: Uint8Array, at: number, size: number, cset: number | undefined, strpad?: number): string {
+  void cset;
   let end = at;
   const stop = at + size;
   while (end < stop && bytes[end] !== 0) end++;
-  let s = (cset === 1 ? utf8dec : latin1).decode(bytes.subarray(at, end));
+  let s = utf8dec.decode(bytes.subarray(at, end));
   if (strpad === 2) s = s.replace(/ +$/, ""); // H5T_STR_SPACEPAD
   return s;
 }
 
-/** UTF-8 string at a C pointer in the heap (NULL → ""). */
+/** UTF-8 string at a C pointer in the heap (NULL → ""); ASCII-labelled strings decode as UTF-8 too. */
 export function cString(heap: Uint8Array, ptr: number, cset: number | undefined): string {
+  void cset;
   if (ptr === 0 || ptr >= heap.length) return "";
   let end = ptr;
   const lim = heap.length;
   while (end < lim && heap[end] !== 0) end++;
-  return (cset === 1 ? utf8dec : latin1).decode(heap.subarray(ptr, end));
+  return utf8dec.decode(heap.subarray(ptr, end));
 }
 
 /**
@@ -183,14 +188,15 @@ export function encodeVlenStrings(rt: Runtime, values: readonly string[]): { ptr
 }
 
 /** Encodes fixed-length ASCII strings ('A<n>'), NUL-padded; rejects values longer than `size` bytes. */
-export function encodeFixedStrings(values: readonly string[], size: number, where: string): Uint8Array {
+export function encodeFixedStrings(values: readonly (string | Uint8Array)[], size: number, where: string): Uint8Array {
   const out = new Uint8Array(values.length * size);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v !== "string") throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: fixed-length string values must be strings`);
-    const e = utf8.encode(v);
+    // Raw bytes are stored as given (binary content); strings as UTF-8.
+    const e = v instanceof Uint8Array ? v : typeof v === "string" ? utf8.encode(v) : undefined;
+    if (e === undefined) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: fixed-length string values must be strings or Uint8Arrays`);
     if (e.length > size) {
-      throw new StorageError(ErrorCode.INVALID_ARGUMENT, `${where}: string of ${e.length} bytes does not fit a ${size}-byte fixed-length string`, { limit: size });
+      throw new StorageError(ErrorCode.INVALID_ARGUMENT, `${where}: value of ${e.length} bytes does not fit a ${size}-byte fixed-length string`, { limit: size });
     }
     out.set(e, i * size);
   }

@@ -95,7 +95,7 @@ export function rewrite(rt: Runtime, src: bigint, dst: bigint, srcPath: string, 
           const sp = dv.getUint32(ptr + i * 4, true);
           let e = sp;
           if (sp !== 0) while (e < heap.length && heap[e] !== 0) e++;
-          strs.push(sp === 0 ? "" : new TextDecoder(meta.cset === 1 ? "utf-8" : "latin1").decode(heap.subarray(sp, e)));
+          strs.push(sp === 0 ? "" : new TextDecoder("utf-8").decode(heap.subarray(sp, e)));
         }
         rt.callQuiet((m) => m.reclaim_vlen_memory(src, from, name, BigInt(ptr)));
         const type = { type: H5T.STRING, size: 4, signed: false, littleEndian: true, vlen: true, cset: meta.cset ?? 1 };
@@ -216,7 +216,7 @@ export function rewrite(rt: Runtime, src: bigint, dst: bigint, srcPath: string, 
       rt.call("reading dataset", w(from), (m) => m.get_dataset_data(src, from, c, o, s, BigInt(ptr)), (st) => st >= 0, ErrorCode.CORRUPT);
       const heap = rt.heap();
       const dv = new DataView(heap.buffer);
-      const dec = new TextDecoder(meta.cset === 1 ? "utf-8" : "latin1");
+      const dec = new TextDecoder("utf-8");
       const strs: string[] = [];
       for (let i = 0; i < n; i++) {
         const sp = dv.getUint32(ptr + i * 4, true);

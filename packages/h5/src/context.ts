@@ -43,8 +43,15 @@ export interface OpenOptions {
    * where the file system supports it, else O(file size)), modified, and renamed back. A scope that
    * throws, or a process killed at any point, leaves the original untouched. Use it when a kill
    * during a scope must not damage earlier data (see README "Durability").
+   *
+   * `"auto"` (the default of {@link H5Context.writeScope}; `open()` defaults to `false`) is
+   * copy-on-write only for an existing file that holds compressed (filtered) datasets: rewriting a
+   * compressed chunk frees its old space, which HDF5 may reuse before the metadata pointing at it
+   * is flushed, so a kill in the middle of such a scope could damage data of earlier scopes.
+   * Files without filters are modified in place (a kill loses at most the running scope). Whether
+   * a file has filters is remembered per context until the file changes.
    */
-  readonly atomic?: boolean;
+  readonly atomic?: boolean | "auto";
   /** Track link and attribute creation order in a newly created file. */
   readonly trackOrder?: boolean;
   /** Abort waiting for the lock. */
@@ -132,6 +139,8 @@ class Context implements H5Context {
   private rtPromise: Promise<Runtime> | undefined;
   private readonly als = new AsyncLocalStorage<Map<string, ScopeEntry>>();
   private readonly openFiles = new Set<FileInternals>();
+  /** Per path: does the file (as identified by its stat) hold filtered datasets? */
+  private readonly filteredCache = new Map<string, { readonly key: string; readonly filtered: boolean }>();
   private exitHook: (() => void) | undefined;
 
   constructor(options: H5ContextOptions) {
@@ -229,7 +238,12 @@ class Context implements H5Context {
       const dir = nodePath.dirname(abs);
       if (!fs.existsSync(dir)) throw new StorageError(ErrorCode.NOT_FOUND, `no such directory: ${dir}`, { path: abs });
     }
-    const atomic = options.atomic === true && mode !== "r";
+    let atomic = options.atomic === true && mode !== "r";
+    let autoAtomic = false;
+    if (options.atomic === "auto" && mode !== "r") {
+      autoAtomic = true;
+      if (!create && st !== undefined) atomic = this.hasFilteredData(rt, abs, st);
+    }
     const openPath = atomic ? nodePath.join(nodePath.dirname(abs), `.${nodePath.basename(abs)}.tmp-${randomBytes(6).toString("hex")}`) : abs;
     if (atomic && !create) {
       // copy-on-write: modify a copy, rename it over the original on close
@@ -260,9 +274,11 @@ class Context implements H5Context {
       pendingDeletes: new Set(),
       sigOffset: effMode === "r" ? sigOffset : undefined,
       closeImpl: () => this.closeFile(s, atomic, mode === "x" || (mode === "a" && create)),
+      autoAtomic,
       compact: (deletes, renames) => this.compact(s, deletes, renames),
     };
-    if (s.mode !== "r") this.track(s);
+    // Read handles are tracked too, so close() and process exit release their shared locks.
+    this.track(s);
     return new H5File(s);
   }
 
@@ -344,12 +360,68 @@ class Context implements H5Context {
     } finally {
       const compromised = s.lock?.compromised === true;
       s.lock?.release();
-      if (s.mode !== "r") this.untrack(s);
+      this.untrack(s);
+      if (s.autoAtomic === true && firstError === undefined) this.rememberFiltered(s);
       if (compromised && firstError === undefined) {
         firstError = new StorageError(ErrorCode.LOCK_NOT_HELD, `the lock on ${s.fsPath} was broken by another process while held`, { path: s.fsPath });
       }
     }
     if (firstError !== undefined) throw firstError;
+  }
+
+  /** Whether an existing file holds any filtered (compressed) dataset; cached per file identity. */
+  private hasFilteredData(rt: Runtime, abs: string, st: fs.Stats): boolean {
+    const key = statKey(st);
+    const hit = this.filteredCache.get(abs);
+    if (hit?.key === key) return hit.filtered;
+    const res = rt.callQuiet((m) => m.open(abs, m.H5F_ACC_RDONLY, false, -1, -1));
+    // Unreadable: let the real open report it.
+    if (res.result === undefined || res.result < 0n || res.diag !== "") {
+      if (res.result !== undefined && res.result >= 0n) rt.callQuiet((m) => m.close_file(res.result as bigint));
+      return false;
+    }
+    const fileId = res.result;
+    const probe: FileInternals = {
+      rt,
+      fsPath: abs,
+      openPath: abs,
+      mode: "r",
+      fileId,
+      lock: undefined,
+      generation: 0,
+      closed: false,
+      pendingDeletes: new Set(),
+      closeImpl: () => {
+        probe.closed = true;
+        rt.callQuiet((m) => m.close_file(fileId));
+      },
+      compact: () => {
+        throw new StorageError(ErrorCode.READ_ONLY, "probe handle");
+      },
+    };
+    const f = new H5File(probe);
+    let filtered: boolean;
+    try {
+      filtered = f.walk().some((e) => e.kind === "dataset" && e.chunks !== null && e.chunks !== undefined && f.dataset(e.path).filters.length > 0);
+    } catch {
+      // A tree we cannot walk fully: be safe.
+      filtered = true;
+    } finally {
+      f.closeSync();
+    }
+    this.filteredCache.set(abs, { key, filtered });
+    return filtered;
+  }
+
+  /** After an auto-atomic write: the file's new identity keeps its (possibly grown) filter status. */
+  private rememberFiltered(s: FileInternals): void {
+    try {
+      const st = fs.statSync(s.fsPath);
+      const prior = this.filteredCache.get(s.fsPath)?.filtered === true;
+      this.filteredCache.set(s.fsPath, { key: statKey(st), filtered: prior || s.createdFiltered === true });
+    } catch {
+      this.filteredCache.delete(s.fsPath);
+    }
   }
 
   private compact(s: FileInternals, deletes: ReadonlySet<string>, renames: ReadonlyMap<string, string>): void {
@@ -424,7 +496,7 @@ class Context implements H5Context {
       active.file.flush();
       return r;
     }
-    const file = await this.open(abs, mode, options);
+    const file = await this.open(abs, mode, { ...options, atomic: options.atomic ?? "auto" });
     const next = new Map(store ?? []);
     next.set(abs, { file });
     let result: T;
@@ -447,11 +519,12 @@ class Context implements H5Context {
 
   async deleteObjects(path: string, objPaths: Iterable<string>, options: OpenOptions = {}): Promise<void> {
     const list = [...objPaths];
-    await this.writeScope(path, (f) => f.deleteObjects(list), { ...options, mode: "r+" });
+    // Compaction already replaces the file atomically: no copy-on-write on top.
+    await this.writeScope(path, (f) => f.deleteObjects(list), { atomic: false, ...options, mode: "r+" });
   }
 
   async renameObject(path: string, from: string, to: string, options: OpenOptions = {}): Promise<void> {
-    await this.writeScope(path, (f) => f.renameObject(from, to), { ...options, mode: "r+" });
+    await this.writeScope(path, (f) => f.renameObject(from, to), { atomic: false, ...options, mode: "r+" });
   }
 
   async copyFile(src: string, dest: string, options: CopyFileOptions = {}): Promise<void> {
@@ -494,6 +567,10 @@ class Context implements H5Context {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function statKey(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 function closeDirect(s: FileInternals): void {

@@ -37,7 +37,7 @@ export function filterName(id: number, fallback = `filter-${id}`): string {
 export type H5Data = NumericArray | string[] | boolean[] | Map<string, NumericArray | string[]>;
 
 /** Values accepted by {@link H5Dataset.write} and {@link H5Dataset.append}. */
-export type H5WriteData = NumericArray | readonly (number | bigint)[] | readonly string[] | ReadonlyMap<string, ArrayLike<number | bigint>>;
+export type H5WriteData = NumericArray | readonly (number | bigint)[] | readonly string[] | readonly Uint8Array[] | ReadonlyMap<string, ArrayLike<number | bigint>>;
 
 /** Internal handle services a dataset needs from its file. @internal */
 export interface FileCore {
@@ -282,6 +282,25 @@ export class H5Dataset {
     return this.read(sel) as string[];
   }
 
+  /**
+   * Raw bytes of each element of a fixed-length string dataset, exactly as stored (all `size`
+   * bytes, padding included; nothing decoded). For binary content kept in `S<n>` datasets.
+   * `DTYPE_MISMATCH` for any other type.
+   */
+  readFixedBytes(sel?: Selection): Uint8Array[] {
+    const meta = this.m();
+    const raw = meta.raw;
+    if (raw.type !== H5T.STRING || raw.vlen) {
+      throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${this.path} is not a fixed-length string dataset`, { path: this.core.fsPath });
+    }
+    this.checkReadable(meta);
+    const slab = this.slab(sel);
+    const bytes = this.readBytes(slab);
+    const out: Uint8Array[] = new Array<Uint8Array>(slab.size);
+    for (let i = 0; i < slab.size; i++) out[i] = bytes.slice(i * raw.size, (i + 1) * raw.size);
+    return out;
+  }
+
   /** {@link read} narrowed to compound records (a Map of columns); `DTYPE_MISMATCH` otherwise. */
   readColumns(sel?: Selection): Map<string, NumericArray | string[]> {
     if (this.m().raw.type !== H5T.COMPOUND) {
@@ -424,8 +443,10 @@ export class H5Dataset {
     } else if (raw.type === H5T.STRING) {
       if (!Array.isArray(data)) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: string data must be a string[]`);
       checkLen(data.length, slab.size, where);
-      if (raw.vlen) strings = data as readonly string[];
-      else bytes = encodeFixedStrings(data as readonly string[], raw.size, where);
+      if (raw.vlen) {
+        if (!data.every((x) => typeof x === "string")) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: variable-length string data must be strings`);
+        strings = data as readonly string[];
+      } else bytes = encodeFixedStrings(data as readonly (string | Uint8Array)[], raw.size, where);
     } else if (raw.type === H5T.REFERENCE && raw.ref_type === "object") {
       if (!Array.isArray(data)) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: reference data must be object paths`);
       checkLen(data.length, slab.size, where);

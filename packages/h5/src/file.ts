@@ -9,7 +9,7 @@ import { parsePythonJson, stringifyPythonJson, type PythonJsonOptions } from "./
 import type { HeldLock } from "./lock.js";
 import type { Runtime } from "./runtime.js";
 import { compareNumericAware } from "./select.js";
-import { H5T } from "./wasm.js";
+import { H5T, type RawMetadata } from "./wasm.js";
 import type { DTypeDescriptor } from "@strata/core-interfaces";
 
 /** File access modes (h5py semantics). */
@@ -27,6 +27,14 @@ export type FileMode =
 
 /** Kinds of objects and links in a file. */
 export type ObjectKind = "group" | "dataset" | "datatype" | "soft-link" | "external-link";
+
+/** Stored type and shape of an attribute (see {@link H5File.attrInfo}). */
+export interface AttrInfo {
+  /** The HDF5 type as a Strata dtype descriptor. */
+  readonly dtype: DTypeDescriptor;
+  /** Dimensions: `[]` for a scalar, `null` for an empty (null-dataspace) attribute. */
+  readonly shape: number[] | null;
+}
 
 /** What {@link H5File.info} reports about a path. */
 export interface ObjectInfo {
@@ -60,7 +68,12 @@ export type ListOrder =
   | "numeric";
 
 /** Data for a new dataset. */
-export type DatasetData = NumericArray | readonly (number | bigint)[] | readonly string[] | ReadonlyMap<string, ArrayLike<number | bigint>>;
+export type DatasetData =
+  | NumericArray
+  | readonly (number | bigint)[]
+  | readonly string[]
+  | readonly Uint8Array[]
+  | ReadonlyMap<string, ArrayLike<number | bigint>>;
 
 /** Options of {@link H5File.createDataset}. */
 export interface DatasetSpec {
@@ -142,6 +155,10 @@ export interface FileInternals {
   directFd?: number;
   /** Called by `close()`. */
   closeImpl: () => void;
+  /** Opened with `atomic: "auto"`: the context records the file's filter status on close. */
+  autoAtomic?: boolean;
+  /** A filtered dataset was created through this handle. */
+  createdFiltered?: boolean;
   /** Rewrites the file without `paths` (compaction). */
   compact: (deletes: ReadonlySet<string>, renames: ReadonlyMap<string, string>) => void;
 }
@@ -439,6 +456,9 @@ export class H5File implements AsyncDisposable, Disposable {
     let typeSpec = spec.dtype;
     if (typeSpec === undefined) {
       if (data === undefined) throw new StorageError(ErrorCode.INVALID_ARGUMENT, `${where}: give data or a dtype`);
+      if (Array.isArray(data) && data.length > 0 && data[0] instanceof Uint8Array) {
+        throw new StorageError(ErrorCode.INVALID_ARGUMENT, `${where}: raw byte values need an explicit { fixedString: n } dtype`);
+      }
       if (Array.isArray(data) && data.length > 0 && typeof data[0] !== "string") {
         throw new StorageError(ErrorCode.INVALID_ARGUMENT, `${where}: plain number arrays need an explicit dtype`);
       }
@@ -484,9 +504,11 @@ export class H5File implements AsyncDisposable, Disposable {
     let strings: string[] | undefined;
     if (data !== undefined) {
       if (type.type === H5T.STRING) {
-        if (!Array.isArray(data) || !data.every((x) => typeof x === "string")) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: string dataset needs a string[]`);
-        if (type.vlen) strings = [...(data as string[])];
-        else encoded = encodeFixedStrings(data as string[], type.size, where);
+        if (!Array.isArray(data)) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: string dataset needs a string[]`);
+        if (type.vlen) {
+          if (!data.every((x) => typeof x === "string")) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: variable-length string dataset needs a string[]`);
+          strings = [...(data as string[])];
+        } else encoded = encodeFixedStrings(data as readonly (string | Uint8Array)[], type.size, where);
       } else if (type.type === H5T.COMPOUND) {
         if (!(data instanceof Map)) throw new StorageError(ErrorCode.DTYPE_MISMATCH, `${where}: compound dataset needs a Map of columns`);
         encoded = packCompound(type, data as ReadonlyMap<string, ArrayLike<number | bigint>>, total, where);
@@ -531,7 +553,10 @@ export class H5File implements AsyncDisposable, Disposable {
     if (this.rawType(p) !== this.rt.M.H5G_DATASET) throw new StorageError(ErrorCode.IO, `dataset was not created: ${p}`, { path: this._s.fsPath });
     const ds = new H5Dataset(this.core, p);
     this.datasets.set(p, ds);
-    if (filter !== undefined) verifyFilters(ds, filter, where);
+    if (filter !== undefined) {
+      this._s.createdFiltered = true;
+      verifyFilters(ds, filter, where);
+    }
     if (viaResize) {
       ds.resize(shape);
       if (data !== undefined) ds.write(data as never);
@@ -637,6 +662,26 @@ export class H5File implements AsyncDisposable, Disposable {
         }
         throw err;
       }
+    });
+  }
+
+  /**
+   * The stored type and shape of an attribute without reading its value (`shape` is `null` for an
+   * empty, null-dataspace attribute, `[]` for a scalar); `NOT_FOUND` when missing. Tells apart
+   * what decoded values cannot: a vlen from a fixed-length string, int32 from float64, a
+   * 1-element array from a scalar.
+   */
+  attrInfo(objPath: string, name: string): AttrInfo {
+    return this.onObject(objPath, (p) => {
+      if (!this.rawAttrNames(p).includes(name)) throw new StorageError(ErrorCode.NOT_FOUND, `no attribute '${name}' on ${p}`, { path: this._s.fsPath });
+      const meta = this.rt.call(
+        "reading attribute metadata",
+        this.where(`${p}@${name}`),
+        (M) => M.get_attribute_metadata(this.id, p, name),
+        (r) => r !== null && typeof r === "object",
+        ErrorCode.CORRUPT,
+      ) as RawMetadata;
+      return { dtype: parseDType(meta), shape: meta.shape === null ? null : meta.shape.map(Number) };
     });
   }
 

@@ -23,7 +23,7 @@
 export { createH5Context } from "./context.js";
 export type { H5Context, H5ContextOptions, H5WasmSource, OpenOptions, WriteScopeOptions, CopyFileOptions } from "./context.js";
 export { H5File, normalizeObjectPath } from "./file.js";
-export type { FileMode, ObjectKind, ObjectInfo, WalkEntry, ListOrder, DatasetSpec, DatasetData } from "./file.js";
+export type { FileMode, ObjectKind, ObjectInfo, AttrInfo, WalkEntry, ListOrder, DatasetSpec, DatasetData } from "./file.js";
 export { H5Dataset } from "./dataset.js";
 export type { FilterInfo, H5Data, H5WriteData } from "./dataset.js";
 export type { AttrValue, AttrInput, SetAttrOptions } from "./attrs.js";

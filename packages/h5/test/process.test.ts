@@ -87,7 +87,7 @@ describe("crash", () => {
     return seed / 2 ** 31;
   };
 
-  async function trials(mode: "plain" | "atomic", count: number): Promise<void> {
+  async function trials(mode: "plain" | "atomic" | "auto", count: number): Promise<void> {
     const file = path.join(dir, `crash-${mode}.h5`);
     let next = 0;
     for (let trial = 0; trial < count; trial++) {
@@ -118,7 +118,7 @@ describe("crash", () => {
         expect(st.data[b * 6000]).toBe(b);
         expect(st.data[b * 6000 + 5999]).toBe(b);
       }
-      if (mode === "atomic") {
+      if (mode !== "plain") {
         // all or nothing: at most the in-flight scope committed, never torn
         expect(blocks - 1).toBeLessThanOrEqual(lastDone + 1);
         expect(st.last).toBe(blocks - 1);
@@ -136,5 +136,9 @@ describe("crash", () => {
 
   it("SIGKILL at random points during atomic (copy-on-write) scopes with gzip chunks: all or nothing", async () => {
     await trials("atomic", 8);
+  }, 120_000);
+
+  it("SIGKILL during default scopes on a file with gzip chunks: copy-on-write is chosen automatically", async () => {
+    await trials("auto", 6);
   }, 120_000);
 });

@@ -2,11 +2,13 @@
 // forever, each appending a 2000-row block tagged with its sequence number to /data and /ids
 // and recording /@last. After each scope returns it prints "ok <seq>". Killed with SIGKILL by
 // the test. MODE "plain": uncompressed chunks, in-place scopes; MODE "atomic": gzip chunks,
-// copy-on-write scopes (atomic: true). Usage: node crash-worker.mjs DIST FILE START MODE
+// copy-on-write scopes (atomic: true); MODE "auto": gzip chunks, default scopes (the context
+// chooses copy-on-write because the file holds filtered data). Usage: node crash-worker.mjs DIST FILE START MODE
 import fs from "node:fs";
 const [, , dist, file, start, mode] = process.argv;
 const atomic = mode === "atomic";
-const compression = atomic ? { compression: "gzip", level: 1 } : {};
+const compression = mode !== "plain" ? { compression: "gzip", level: 1 } : {};
+const scopeOptions = mode === "auto" ? { mode: "r+" } : { mode: "r+", atomic };
 const { createH5Context } = await import(dist);
 const ctx = createH5Context({ lock: { timeoutMs: 30_000 } });
 if (!fs.existsSync(file)) {
@@ -23,6 +25,6 @@ for (let seq = Number(start); ; seq++) {
     f.dataset("/data").append(block);
     f.dataset("/ids").append(ids);
     f.setAttr("/", "last", BigInt(seq));
-  }, { mode: "r+", atomic });
+  }, scopeOptions);
   process.stdout.write(`ok ${seq}\n`);
 }
