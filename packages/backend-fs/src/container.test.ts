@@ -1,7 +1,7 @@
 import { crc32 as zcrc32 } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isStorageError, type NumericDType } from "@strata/core-interfaces";
+import { isStorageError, toNumpyType, type NumericDType } from "@strata/core-interfaces";
 import { ndArb } from "../test/arbitraries.js";
 import {
   assembleContainer, concatBytes, decodeDictionary, decodeEntry, encodeDictionary, encodeEntry, encodeTree,
@@ -79,6 +79,47 @@ describe("entry payload (tree)", () => {
     expect(back).toEqual(v);
     expect(Object.is((back["f"] as number[])[3], -0)).toBe(true);
     expect((back["empty"] as NdValue).shape).toEqual([0, 3]);
+  });
+
+  it.each(DTYPES)("lone %s n-d arrays encode to the spec layout: JSON tree, zero padding, 8-aligned buffer (property)", (dtype) => {
+    // reference: the format written out by hand (JSON.stringify of the tree, offset fixpoint from 0)
+    const reference = (nd: NdValue): Uint8Array => {
+      const bytes = new Uint8Array(nd.data.buffer, nd.data.byteOffset, nd.data.byteLength);
+      let off = 0;
+      let json = "";
+      for (;;) {
+        json = JSON.stringify({ v: { $t: "nd", dtype: toNumpyType(nd.dtype), shape: nd.shape, buf: 0 }, b: [[off, bytes.length]] });
+        const next = (4 + json.length + 7) & ~7;
+        if (next === off) break;
+        off = next;
+      }
+      const out = new Uint8Array(off + bytes.length);
+      new DataView(out.buffer).setUint32(0, json.length, true);
+      out.set(new TextEncoder().encode(json), 4);
+      out.set(bytes, off);
+      return out;
+    };
+    fc.assert(fc.property(ndArb(dtype), (nd) => {
+      expect(encodeTree(nd)).toEqual(reference(nd));
+      const scratch = new Uint8Array(4096).fill(0xee); // reused buffers hold old bytes: padding must be zeroed
+      expect(encodeTree(nd, (n) => scratch.subarray(0, n))).toEqual(reference(nd));
+    }), { numRuns: 40 });
+    // long shapes push the offset from 2 to 3 digits (the fixpoint must move with it)
+    for (let dims = 1; dims <= 40; dims++) {
+      const nd = fc.sample(ndArb(dtype).filter((v) => v.data.length === 1), 1)[0]!;
+      const v = { ...nd, shape: Array.from({ length: dims }, () => 1) };
+      expect(encodeTree(v)).toEqual(reference(v));
+    }
+  });
+
+  it("an own '__proto__' key stays an own key and never changes the decoded object's prototype", () => {
+    const v = JSON.parse('{"__proto__": {"polluted": 1}, "a": {"__proto__": ""}}') as TreeValue;
+    const back = decodeTree(encodeTree(v)) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(Object.keys(back)).toEqual(["__proto__", "a"]);
+    expect(Object.getOwnPropertyDescriptor(back, "__proto__")?.value).toEqual({ polluted: 1 });
+    expect((back as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.keys(back["a"] as object)).toEqual(["__proto__"]);
   });
 
   it("aligns every buffer to 8 bytes", () => {

@@ -1,10 +1,11 @@
 /**
- * The Strata FS dictionary container, version 1.1 ("SFD", spec §3): header, independently
+ * The Strata FS dictionary container, version 1.2 ("SFD", spec §3): header, independently
  * compressed entry parts, and a zlib-compressed JSON index. Isomorphic (Uint8Array in/out).
  */
 import { ErrorCode, StorageError } from "@strata/core-interfaces";
 import { unzlibSync, zlibSync } from "fflate";
 import { crc32 as jsCrc32, type Crc32Fn } from "./crc32.js";
+import { lz4CompressPrefixed, lz4DecompressPrefixedInto } from "./lz4.js";
 import { parseCanonicalKey } from "./keys.js";
 import { shuffleBytes, unshuffleBytes } from "./shuffle.js";
 
@@ -13,10 +14,11 @@ export const SFD_MAGIC: readonly number[] = Object.freeze([0x89, 0x53, 0x46, 0x4
 /** Major version written and read by this implementation. */
 export const SFD_MAJOR = 1;
 /**
- * Highest minor version written (and fully understood) by this implementation. Files are written
- * as 1.1 only when an entry uses a 1.1 feature (the `shuffle-zlib` codec), else as 1.0.
+ * Highest minor version written (and fully understood) by this implementation. A file gets the
+ * lowest minor version its entries need: 1.2 when an entry uses `lz4` / `shuffle-lz4`, else 1.1
+ * when one uses `shuffle-zlib`, else 1.0.
  */
-export const SFD_MINOR = 1;
+export const SFD_MINOR = 2;
 /** Size of the fixed header in bytes. */
 export const SFD_HEADER_SIZE = 40;
 /** Default maximum raw size of one part (16 MiB). */
@@ -25,10 +27,22 @@ export const DEFAULT_PART_SIZE: number = 16 * 1024 * 1024;
 export const WRITER = "@strata/backend-fs 0.1.0";
 
 /**
- * Per-entry codec: stored as is, a zlib (RFC 1950) stream, or (since 1.1) a zlib stream of the
- * byte-shuffled part (`typesize` 2, 4 or 8; see the README).
+ * Per-entry codec: stored as is, a zlib (RFC 1950) stream, (since 1.1) a zlib stream of the
+ * byte-shuffled part (`typesize` 2, 4 or 8), or (since 1.2) an LZ4 block with a 4-byte size
+ * prefix, of the part as is (`lz4`) or byte-shuffled (`shuffle-lz4`). See the README.
  */
-export type Codec = "none" | "zlib" | "shuffle-zlib";
+export type Codec = "none" | "zlib" | "shuffle-zlib" | "lz4" | "shuffle-lz4";
+
+const CODECS: ReadonlySet<string> = new Set(["none", "zlib", "shuffle-zlib", "lz4", "shuffle-lz4"]);
+/** Minor format version that introduced each codec. */
+const CODEC_MINOR: Readonly<Record<Codec, number>> = { "none": 0, "zlib": 0, "shuffle-zlib": 1, "lz4": 2, "shuffle-lz4": 2 };
+
+function isShuffled(codec: Codec): boolean {
+  return codec === "shuffle-zlib" || codec === "shuffle-lz4";
+}
+function isLz4(codec: Codec): boolean {
+  return codec === "lz4" || codec === "shuffle-lz4";
+}
 
 /** Element sizes the shuffle filter accepts. */
 const SHUFFLE_SIZES: ReadonlySet<number> = new Set([2, 4, 8]);
@@ -53,15 +67,15 @@ export interface EncodedEntry {
   readonly rawLength: number;
   /** Consecutive parts of the payload. */
   readonly parts: readonly EncodedPart[];
-  /** Element size of the `shuffle-zlib` codec (absent otherwise). */
+  /** Element size of the `shuffle-zlib` / `shuffle-lz4` codecs (absent otherwise). */
   readonly typesize?: number;
 }
 
 /** Options of {@link encodeEntry}. */
 export interface EncodeEntryOptions {
-  /** Codec (default `"zlib"`). */
+  /** Codec (default `"zlib"`); `"zlib"` / `"lz4"` with `shuffle` give the shuffled variants. */
   readonly codec?: Codec;
-  /** zlib level 0–9 (default 1). */
+  /** zlib level 0–9 (default 1; LZ4 has no level). */
   readonly level?: number;
   /** Maximum raw bytes per part (default 16 MiB). */
   readonly partSize?: number;
@@ -70,10 +84,21 @@ export interface EncodeEntryOptions {
   /** Compressor override (e.g. Node's native zlib); must return an RFC 1950 stream. */
   readonly deflate?: (raw: Uint8Array, level: number) => Uint8Array;
   /**
-   * Byte-shuffle each part with this element size (2, 4 or 8) before zlib: the entry gets codec
-   * `shuffle-zlib`. Ignored for codec `none` and for other values (default: no shuffle).
+   * LZ4 compressor override (e.g. the native `lz4-napi`); must return the stored part form:
+   * `u32 LE raw.length` followed by one LZ4 block.
+   */
+  readonly lz4Compress?: (raw: Uint8Array) => Uint8Array;
+  /**
+   * Byte-shuffle each part with this element size (2, 4 or 8) before compressing: the entry gets
+   * codec `shuffle-zlib` (or `shuffle-lz4`). Ignored for codec `none` and for other values
+   * (default: no shuffle).
    */
   readonly shuffle?: number;
+  /**
+   * Allocator of the temporary shuffled copy of a part (default: a new buffer), e.g. a view of a
+   * reused scratch buffer: it is not referenced after the compressor returns.
+   */
+  readonly scratch?: (byteLength: number) => Uint8Array;
 }
 
 type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -96,24 +121,28 @@ export function encodeEntry(key: string, payload: Uint8Array, options: EncodeEnt
   if (!Number.isSafeInteger(partSize) || partSize < 1) {
     throw new StorageError(ErrorCode.INVALID_ARGUMENT, `partSize must be a positive integer, got ${partSize}`);
   }
-  if (codec !== "none" && codec !== "zlib" && codec !== "shuffle-zlib") {
+  if (!CODECS.has(codec)) {
     throw new StorageError(ErrorCode.INVALID_ARGUMENT, `unknown codec '${String(codec)}'`);
   }
-  const ts = codec === "none" ? 0 : codec === "shuffle-zlib" ? (options.shuffle ?? 4) : (options.shuffle ?? 0);
+  const ts = codec === "none" ? 0 : isShuffled(codec) ? (options.shuffle ?? 4) : (options.shuffle ?? 0);
   const shuffled = SHUFFLE_SIZES.has(ts);
-  if (codec === "shuffle-zlib" && !shuffled) throw new StorageError(ErrorCode.INVALID_ARGUMENT, `shuffle typesize must be 2, 4 or 8, got ${ts}`);
+  if (isShuffled(codec) && !shuffled) throw new StorageError(ErrorCode.INVALID_ARGUMENT, `shuffle typesize must be 2, 4 or 8, got ${ts}`);
+  const lz4 = isLz4(codec);
+  const lz4Compress = options.lz4Compress ?? lz4CompressPrefixed;
   const parts: EncodedPart[] = [];
   for (let off = 0; off < payload.length || (off === 0 && parts.length === 0); off += partSize) {
     let raw = payload.subarray(off, Math.min(payload.length, off + partSize));
     const rawLength = raw.length;
-    if (shuffled) raw = shuffleBytes(raw, ts);
-    const data = codec === "none" ? raw : options.deflate ? options.deflate(raw, level) : zlibSync(raw, { level: level as Level });
+    if (shuffled) raw = shuffleBytes(raw, ts, options.scratch ? options.scratch(raw.length) : new Uint8Array(raw.length));
+    const data = codec === "none" ? raw
+      : lz4 ? lz4Compress(raw)
+      : options.deflate ? options.deflate(raw, level) : zlibSync(raw, { level: level as Level });
     parts.push({ data, rawLength, crc32: crc(data) });
     if (payload.length === 0) break;
   }
-  return shuffled
-    ? { key, codec: "shuffle-zlib", rawLength: payload.length, parts, typesize: ts }
-    : { key, codec: codec === "none" ? "none" : "zlib", rawLength: payload.length, parts };
+  if (codec === "none") return { key, codec, rawLength: payload.length, parts };
+  const out: Codec = lz4 ? (shuffled ? "shuffle-lz4" : "lz4") : shuffled ? "shuffle-zlib" : "zlib";
+  return shuffled ? { key, codec: out, rawLength: payload.length, parts, typesize: ts } : { key, codec: out, rawLength: payload.length, parts };
 }
 
 /** Options of {@link decodeEntry}. */
@@ -125,6 +154,12 @@ export interface DecodeEntryOptions {
    * preferred over `inflate` when both are given (saves a copy for shuffled parts).
    */
   readonly inflateTo?: (data: Uint8Array, rawLength: number) => Uint8Array;
+  /**
+   * LZ4 decompressor override (e.g. the native `lz4-napi`) taking the stored part form (size
+   * prefix + block, prefix already checked against the part's raw length) and returning new
+   * decoded bytes (their length is checked). Default: the built-in JavaScript decoder.
+   */
+  readonly lz4Decompress?: (data: Uint8Array, rawLength: number) => Uint8Array;
 }
 
 /**
@@ -133,6 +168,15 @@ export interface DecodeEntryOptions {
  * `CORRUPT` when a part does not decode to its declared length.
  */
 export function decodeEntry(entry: EncodedEntry, options: DecodeEntryOptions = {}): Uint8Array {
+  const ts = isShuffled(entry.codec) ? entry.typesize ?? 0 : 0;
+  if (isShuffled(entry.codec) && !SHUFFLE_SIZES.has(ts)) throw corrupt(`entry ${entry.key}: bad shuffle typesize ${ts}`);
+  const native = isLz4(entry.codec) ? options.lz4Decompress : undefined;
+  // One unshuffled part from a native decoder: its fresh buffer is the payload (saves a copy).
+  if (native !== undefined && ts === 0 && entry.parts.length === 1 && entry.parts[0]!.rawLength === entry.rawLength) {
+    const r = decodeLz4Part(entry, entry.parts[0]!, native);
+    if (r.byteOffset % 8 === 0) return r;
+    return r.slice();
+  }
   const out = new Uint8Array(entry.rawLength);
   let off = 0;
   for (const p of entry.parts) {
@@ -141,11 +185,22 @@ export function decodeEntry(entry: EncodedEntry, options: DecodeEntryOptions = {
     if (entry.codec === "none") {
       if (p.data.length !== p.rawLength) throw corrupt(`entry ${entry.key}: stored part length mismatch`);
       slice.set(p.data);
+    } else if (isLz4(entry.codec)) {
+      if (native !== undefined) {
+        const r = decodeLz4Part(entry, p, native);
+        if (ts) unshuffleBytes(r, ts, slice); else slice.set(r);
+      } else {
+        const dst = ts ? tempView(p.rawLength) : slice;
+        try {
+          lz4DecompressPrefixedInto(p.data, dst);
+        } catch (err) {
+          throw corrupt(`entry ${entry.key}: part does not decompress: ${(err as Error).message}`, err);
+        }
+        if (ts) unshuffleBytes(dst, ts, slice);
+      }
     } else {
       try {
-        const ts = entry.codec === "shuffle-zlib" ? entry.typesize ?? 0 : 0;
-        if (entry.codec === "shuffle-zlib" && !SHUFFLE_SIZES.has(ts)) throw corrupt(`entry ${entry.key}: bad shuffle typesize ${ts}`);
-        let dst: Uint8Array = ts ? new Uint8Array(p.rawLength) : slice;
+        let dst: Uint8Array = ts ? tempView(p.rawLength) : slice;
         if (options.inflateTo) {
           const r = options.inflateTo(p.data, p.rawLength);
           if (r.length !== p.rawLength) throw new Error(`decoded ${r.length} bytes, expected ${p.rawLength}`);
@@ -165,6 +220,30 @@ export function decodeEntry(entry: EncodedEntry, options: DecodeEntryOptions = {
   }
   if (off !== entry.rawLength) throw corrupt(`entry ${entry.key}: parts hold ${off} bytes, rawLength is ${entry.rawLength}`);
   return out;
+}
+
+/** Scratch for shuffled parts before unshuffling (consumed at once; JavaScript is single-threaded). */
+let temp = new Uint8Array(0);
+function tempView(n: number): Uint8Array {
+  if (n > 1 << 26) return new Uint8Array(n);
+  if (temp.length < n) temp = new Uint8Array(Math.max(n, Math.min(1 << 26, 2 * temp.length)));
+  return temp.subarray(0, n);
+}
+
+/** Decodes one LZ4 part with a native decoder after checking its size prefix (no huge allocations). */
+function decodeLz4Part(entry: EncodedEntry, p: EncodedPart, native: (data: Uint8Array, rawLength: number) => Uint8Array): Uint8Array {
+  const d = p.data;
+  if (d.length < 5) throw corrupt(`entry ${entry.key}: LZ4 part of ${d.length} bytes is too short`);
+  const declared = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
+  if (declared !== p.rawLength) throw corrupt(`entry ${entry.key}: LZ4 size prefix ${declared} does not match the part's raw length ${p.rawLength}`);
+  let r: Uint8Array;
+  try {
+    r = native(d, p.rawLength);
+  } catch (err) {
+    throw corrupt(`entry ${entry.key}: part does not decompress: ${(err as Error).message}`, err);
+  }
+  if (r.length !== p.rawLength) throw corrupt(`entry ${entry.key}: LZ4 part decodes to ${r.length} bytes, expected ${p.rawLength}`);
+  return r;
 }
 
 /** Options of {@link assembleContainer}. */
@@ -200,10 +279,9 @@ export function assembleContainer(className: string, entries: Iterable<EncodedEn
       off += p.data.length;
       return d;
     });
-    if (e.codec === "shuffle-zlib") {
-      minor = 1;
-      index.push({ key: e.key, codec: e.codec, typesize: e.typesize, rawLength: e.rawLength, parts });
-    } else index.push({ key: e.key, codec: e.codec, rawLength: e.rawLength, parts });
+    minor = Math.max(minor, CODEC_MINOR[e.codec] ?? 0);
+    if (isShuffled(e.codec)) index.push({ key: e.key, codec: e.codec, typesize: e.typesize, rawLength: e.rawLength, parts });
+    else index.push({ key: e.key, codec: e.codec, rawLength: e.rawLength, parts });
   }
   const json = JSON.stringify({ format: "strata-fsdict", version: SFD_MAJOR, class: className, writer: WRITER, entries: index });
   const jsonBytes = new TextEncoder().encode(json);
@@ -310,12 +388,12 @@ export function parseContainer(bytes: Uint8Array, options: ParseOptions = {}): P
     if (seen.has(key)) throw corrupt(`duplicate key in index: ${key}`);
     seen.add(key);
     const codec = e["codec"];
-    if (codec !== "none" && codec !== "zlib" && codec !== "shuffle-zlib") {
+    if (typeof codec !== "string" || !CODECS.has(codec)) {
       if (newerMinor) throw new StorageError(ErrorCode.UNSUPPORTED, `entry ${key} uses codec '${String(codec)}' of a newer format version`);
       throw corrupt(`entry ${key}: unknown codec ${String(codec)}`);
     }
     const typesize = e["typesize"];
-    if (codec === "shuffle-zlib" && !SHUFFLE_SIZES.has(typesize as number)) throw corrupt(`entry ${key}: bad shuffle typesize ${String(typesize)}`);
+    if (isShuffled(codec as Codec) && !SHUFFLE_SIZES.has(typesize as number)) throw corrupt(`entry ${key}: bad shuffle typesize ${String(typesize)}`);
     const rawLength = e["rawLength"];
     if (!Number.isSafeInteger(rawLength) || (rawLength as number) < 0 || !Array.isArray(e["parts"]) || e["parts"].length === 0) {
       throw corrupt(`entry ${key}: bad rawLength or parts`);
@@ -336,12 +414,13 @@ export function parseContainer(bytes: Uint8Array, options: ParseOptions = {}): P
       const data = bytes.subarray(offset as number, (offset as number) + (length as number));
       if (options.verifyParts !== false && crc(data) !== c) throw corrupt(`entry ${key}: part CRC mismatch at offset ${String(offset)}`);
       if (codec === "none" && length !== rl) throw corrupt(`entry ${key}: stored part length mismatch`);
+      if (isLz4(codec as Codec) && (length as number) < 5) throw corrupt(`entry ${key}: LZ4 part of ${String(length)} bytes is too short`);
       return { data, rawLength: rl as number, crc32: c as number };
     });
     if (sum !== rawLength) throw corrupt(`entry ${key}: parts sum to ${sum} bytes, rawLength is ${String(rawLength)}`);
-    entries.push(codec === "shuffle-zlib"
-      ? { key, codec, rawLength: rawLength as number, parts, typesize: typesize as number }
-      : { key, codec, rawLength: rawLength as number, parts });
+    entries.push(isShuffled(codec as Codec)
+      ? { key, codec: codec as Codec, rawLength: rawLength as number, parts, typesize: typesize as number }
+      : { key, codec: codec as Codec, rawLength: rawLength as number, parts });
   }
   if (expect !== io) throw corrupt(`${io - expect} unaccounted bytes before the index`);
   return {

@@ -13,9 +13,11 @@ import {
 } from "@strata/core-interfaces";
 import {
   assembleContainer, decodeEntry, encodeEntry, hasSfdMagic, parseContainer,
-  type Codec, type EncodedEntry,
+  DEFAULT_PART_SIZE, type Codec, type EncodedEntry,
 } from "./container.js";
 import { canonicalKey, isReservedKey, parseCanonicalKey } from "./keys.js";
+import { CompressPool, type CompressResult } from "./compress-pool.js";
+import { nativeLz4 } from "./lz4-native.js";
 import { acquireFileLock, type FileLock } from "./lock.js";
 import { decodeTree, encodeTree, shuffleTypesize, type TreeValue } from "./tree.js";
 
@@ -52,14 +54,29 @@ export function nativeInflate(data: Uint8Array, out: Uint8Array): void {
   out.set(r);
 }
 
+/** A growable buffer reused for temporary bytes (one per kind of use; JavaScript is single-threaded). */
+class Scratch {
+  #buf = new Uint8Array(0);
+  /** A view of `n` bytes, valid until the next call; huge sizes are not kept afterwards. */
+  readonly view = (n: number): Uint8Array => {
+    if (n > 1 << 26) return new Uint8Array(n);
+    if (this.#buf.length < n) this.#buf = new Uint8Array(Math.max(n, Math.min(1 << 26, 2 * this.#buf.length)));
+    return this.#buf.subarray(0, n);
+  };
+}
+const payloadScratch = new Scratch();
+const shuffleScratch = new Scratch();
+
 /** Options accepted by every storage class's `open()`. */
 export interface FsDictOptions extends CallOptions {
   /** Read-only handle (default `true`, as upstream): `set`/`delete`/`push` raise `READ_ONLY`. */
   readonly readOnly?: boolean;
   /**
-   * Lock the file. Writable handles (default `true`) hold an exclusive lock from `open` to
-   * `push`/`close`. Read-only handles (default `false`: atomic renames make reads consistent
-   * without it) take a shared lock while loading when `true`, so they wait for writers.
+   * Lock the file (default `true`). Writable handles hold an exclusive lock from `open` to
+   * `push`/`close`; read-only handles take a shared lock while loading (`open`, `pull`), so a
+   * reader waits for a writer's session to end and then sees its pushed state. `false` opts out:
+   * a lock-free reader still sees one complete file (old or new: pushes rename atomically) but
+   * does not wait for a writer that is between `open` and `push`.
    */
   readonly locking?: boolean;
   /** Wall-clock lock timeout in ms (default 60 000) → `LOCK_TIMEOUT`. */
@@ -76,29 +93,58 @@ export interface FsDictOptions extends CallOptions {
    * by `get`, but the pushed bytes are those encoded at `set` time) and `get` returns it.
    */
   readonly cacheDecompressed?: boolean;
-  /** zlib level 0–9 (default 1); 0 = stored. */
+  /**
+   * Value codec: `"lz4"` (default; LZ4 blocks, SFD 1.2) or `"zlib"` (RFC 1950 deflate streams,
+   * readable by SFD 1.0/1.1 readers). Files may mix codecs; every handle reads all of them.
+   */
+  readonly codec?: "lz4" | "zlib";
+  /** 0 stores values uncompressed (codec `none`); 1–9 is the zlib level (default 1; LZ4 has no level). */
   readonly compressionLevel?: number;
   /** Maximum raw bytes per part (default 16 MiB). */
   readonly partSize?: number;
   /**
-   * Byte-shuffle compressed values that hold multi-byte numeric arrays before zlib (codec
-   * `shuffle-zlib`, SFD 1.1; default `true`): about 2x faster and ~1.4x smaller on typical
-   * float32 / uint32 arrays. `false` writes plain `zlib` entries (SFD 1.0 files).
+   * Byte-shuffle compressed values that hold multi-byte numeric arrays before compressing
+   * (codecs `shuffle-lz4` / `shuffle-zlib`; default `true`): on typical float32 / uint32 arrays
+   * about 2x smaller and faster with LZ4, 1.3x with zlib. `false` writes plain `lz4` / `zlib`
+   * entries.
    */
   readonly shuffle?: boolean;
   /**
-   * zlib implementation: `"native"` (default; Node's built-in zlib) or `"fflate"` (pure
-   * JavaScript, as the isomorphic codec). Both write and read the same RFC 1950 streams.
+   * Codec implementation: `"native"` (default: `lz4-napi` for LZ4 — the JavaScript LZ4 when its
+   * binary is missing — and Node's built-in zlib) or `"js"` (pure JavaScript, as the isomorphic
+   * codec: the built-in LZ4 and fflate; `"fflate"` is an alias). All write and read the same formats.
    */
-  readonly compressor?: "native" | "fflate";
+  readonly compressor?: "native" | "js" | "fflate";
+  /**
+   * Compress LZ4 values in worker threads while `set()` goes on (default `true`; takes effect
+   * with the native LZ4 on machines with 2+ CPUs, for values up to `partSize`). Values are handed
+   * over in batches of about 4 MiB as they are set; a batch goes to a worker when one is free,
+   * else it is compressed at once on the calling thread, so at most a few batches of raw bytes
+   * wait. `get()` of a value still in a worker and `push()` wait for it. The files are the same
+   * bytes either way. (Reads stay on the calling thread: decoding in a worker measured slower.)
+   */
+  readonly parallel?: boolean;
   /** What to do with a corrupt file: `"error"` (default, `CORRUPT`) or `"reset"` (warn, start empty). */
   readonly onCorrupt?: "error" | "reset";
 }
+
+/** A value set but not compressed yet: its payload, or `undefined` while a worker holds it. */
+interface Pending {
+  payload: Uint8Array | undefined;
+  readonly rawLength: number;
+  readonly typesize: number;
+}
+
+/** Raw bytes handed to a compression worker at a time. */
+const BATCH_BYTES = 4 << 20;
+
 
 /** Internal per-key state. */
 interface Slot<V> {
   readonly key: StoreKey;
   enc: EncodedEntry | undefined;
+  /** Set while the value waits for (parallel) compression; `enc` is filled in then. */
+  pending?: Pending | undefined;
   value: V | undefined;
   /** Value is live (mutable by the caller) and re-encoded at push. */
   live: boolean;
@@ -129,13 +175,21 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
   #lock: FileLock | undefined;
   #lockUsed = false;
   #closed = false;
+  #native: boolean;
+  /** Pending slots not handed out yet, and their raw bytes. */
+  #queue: [string, Slot<V>][] = [];
+  #queueBytes = 0;
+  /** Batches of this handle inside a worker. */
+  #batchesOut = 0;
+  #pool: CompressPool | undefined;
+  #workerError: Error | undefined;
 
   /** @internal */
   protected constructor(className: string, path: string | null, options: FsDictOptions = {}) {
     this.className = className;
     this.path = path === null ? null : resolve(path);
     this.readOnly = options.readOnly ?? true;
-    this.locking = path !== null && (options.locking ?? !this.readOnly);
+    this.locking = path !== null && (options.locking ?? true);
     this.opts = options;
     const level = options.compressionLevel ?? 1;
     if (!Number.isInteger(level) || level < 0 || level > 9) {
@@ -144,6 +198,13 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
     if (options.onCorrupt !== undefined && options.onCorrupt !== "error" && options.onCorrupt !== "reset") {
       throw new StorageError(ErrorCode.INVALID_ARGUMENT, `onCorrupt must be "error" or "reset"`);
     }
+    if (options.codec !== undefined && options.codec !== "lz4" && options.codec !== "zlib") {
+      throw new StorageError(ErrorCode.INVALID_ARGUMENT, `codec must be "lz4" or "zlib", got ${String(options.codec)}`);
+    }
+    if (options.compressor !== undefined && options.compressor !== "native" && options.compressor !== "js" && options.compressor !== "fflate") {
+      throw new StorageError(ErrorCode.INVALID_ARGUMENT, `compressor must be "native" or "js", got ${String(options.compressor)}`);
+    }
+    this.#native = options.compressor === undefined || options.compressor === "native";
   }
 
   /** Converts and validates a caller value into its stored tree (`INVALID_ARGUMENT` if invalid). */
@@ -152,7 +213,7 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
   protected abstract fromTree(tree: TreeValue, key: StoreKey): V;
   /** Codec used for values of this class. */
   protected defaultCodec(): Codec {
-    return (this.opts.compressionLevel ?? 1) === 0 ? "none" : "zlib";
+    return (this.opts.compressionLevel ?? 1) === 0 ? "none" : this.opts.codec ?? "lz4";
   }
   /** Whether values are live objects re-encoded at push (AttributeDict). */
   protected liveValues(): boolean {
@@ -171,37 +232,51 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
     return [this.className];
   }
 
-  /** @internal opens: lock (writable) and load. */
+  /** @internal opens: lock (exclusive for writable handles, shared while loading for readers) and load. */
   protected async init(): Promise<void> {
     const signal = this.opts.signal;
     if (this.path === null) return;
-    if (this.locking) {
-      this.#lock = await this.#acquire();
-      this.#lockUsed = true;
-      try {
-        await this.#load(signal);
-        if (!this.readOnly) await this.#cleanTemps();
-      } catch (err) {
-        await this.#lock.release().catch(() => undefined);
-        this.#lock = undefined;
-        throw err;
-      }
-      if (this.readOnly) {
-        await this.#lock.release();
-        this.#lock = undefined;
-      }
-    } else {
+    if (!this.locking) {
       await this.#load(signal);
+      return;
+    }
+    if (this.readOnly) {
+      await this.#loadShared(signal);
+      return;
+    }
+    this.#lock = await this.#acquire("exclusive", signal);
+    this.#lockUsed = true;
+    try {
+      await this.#load(signal);
+      await this.#cleanTemps();
+    } catch (err) {
+      await this.#lock.release().catch(() => undefined);
+      this.#lock = undefined;
+      throw err;
     }
   }
 
-  #acquire(): Promise<FileLock> {
+  /**
+   * Loads under a shared lock, released right after: waits while a writer holds the exclusive
+   * lock (from its `open` to its `push`), so the reader sees the state that writer pushed.
+   */
+  async #loadShared(signal: AbortSignal | undefined): Promise<void> {
+    const lock = await this.#acquire("shared", signal);
+    this.#lockUsed = true;
+    try {
+      await this.#load(signal);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  #acquire(mode: "shared" | "exclusive", signal: AbortSignal | undefined): Promise<FileLock> {
     return acquireFileLock(this.path!, {
-      mode: this.readOnly ? "shared" : "exclusive",
+      mode,
       ...(this.opts.lockTimeoutMs !== undefined ? { timeoutMs: this.opts.lockTimeoutMs } : {}),
       ...(this.opts.lockMaxDelayMs !== undefined ? { maxDelayMs: this.opts.lockMaxDelayMs } : {}),
       ...(this.opts.lockStaleMs !== undefined ? { staleMs: this.opts.lockStaleMs } : {}),
-      ...(this.opts.signal !== undefined ? { signal: this.opts.signal } : {}),
+      ...(signal !== undefined ? { signal } : {}),
     });
   }
 
@@ -270,6 +345,8 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
   }
 
   #setSlots(slots: Map<string, Slot<V>>, reserved: number): void {
+    this.#queue = [];
+    this.#queueBytes = 0;
     this.slots = slots;
     this.#reserved = reserved;
   }
@@ -293,21 +370,33 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
   protected encode(ckey: string, tree: TreeValue): EncodedEntry {
     const codec = this.defaultCodec();
     const ts = codec !== "none" && this.opts.shuffle !== false ? shuffleTypesize(tree) : 0;
-    return encodeEntry(ckey, encodeTree(tree), {
+    const lz4 = this.#native ? nativeLz4() : undefined;
+    // Compressed entries never reference the payload or its shuffled copy after encodeEntry
+    // returns, so both go to reused scratch buffers (saves two allocations of the raw size).
+    return encodeEntry(ckey, codec === "none" ? encodeTree(tree) : encodeTree(tree, payloadScratch.view), {
       codec,
-      ...(ts ? { shuffle: ts } : {}),
+      ...(ts ? { shuffle: ts, scratch: shuffleScratch.view } : {}),
       level: this.opts.compressionLevel ?? 1,
       ...(this.opts.partSize !== undefined ? { partSize: this.opts.partSize } : {}),
       crc32: nodeCrc32,
-      ...(this.opts.compressor === "fflate" ? {} : { deflate: ts ? nativeDeflateRle : nativeDeflate }),
+      ...(this.#native ? { deflate: ts ? nativeDeflateRle : nativeDeflate } : {}),
+      ...(lz4 !== undefined ? { lz4Compress: lz4.compress } : {}),
     });
   }
 
   /** @internal decodes a slot's stored tree. */
-  protected decodeSlot(ckey: string, slot: { enc: EncodedEntry | undefined }): TreeValue {
+  protected decodeSlot(ckey: string, slot: { enc: EncodedEntry | undefined; pending?: Pending | undefined }): TreeValue {
+    const pending = slot.pending;
+    if (pending !== undefined) {
+      // copy: the payload is still to be compressed (and later gets must not alias this one)
+      if (pending.payload !== undefined) return decodeTree(pending.payload, true);
+      this.#pool!.waitUntil(() => slot.pending === undefined, `entry ${ckey}`);
+      if (slot.enc === undefined) this.#throwWorkerError();
+    }
     if (slot.enc === undefined) throw new StorageError(ErrorCode.INVALID_STATE, `internal: entry ${ckey} has no encoded form`);
     try {
-      return decodeTree(decodeEntry(slot.enc, this.opts.compressor === "fflate" ? {} : { inflateTo: nativeInflateTo }));
+      const lz4 = this.#native ? nativeLz4() : undefined;
+      return decodeTree(decodeEntry(slot.enc, this.#native ? { inflateTo: nativeInflateTo, ...(lz4 !== undefined ? { lz4Decompress: lz4.decompress } : {}) } : {}));
     } catch (err) {
       if (err instanceof StorageError && err.code === ErrorCode.CORRUPT) {
         throw new StorageError(ErrorCode.CORRUPT, `${this.path ?? "(virtual)"}: entry ${ckey}: ${err.message}`, { ...this.#pathField(), key: ckey, cause: err });
@@ -361,17 +450,106 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
     this.assertWritable();
     const ck = canonicalKey(key);
     const tree = this.toTree(value, key);
-    const enc = this.encode(ck, tree);
     const live = this.liveValues();
     const old = this.slots.get(ck);
     const slot: Slot<V> = {
       key: old?.key ?? parseCanonicalKey(ck)!,
-      enc,
+      enc: undefined,
       value: this.opts.cacheDecompressed || live ? this.cacheValue(value, tree) : undefined,
       live,
     };
-    this.slots.set(ck, slot);
+    const pending = live ? undefined : this.#deferred(tree);
+    if (pending !== undefined) {
+      slot.pending = pending;
+      this.slots.set(ck, slot);
+      this.#queue.push([ck, slot]);
+      this.#queueBytes += pending.rawLength;
+      if (this.#queueBytes >= BATCH_BYTES) this.#dispatch();
+    } else {
+      slot.enc = this.encode(ck, tree);
+      this.slots.set(ck, slot);
+    }
     return this;
+  }
+
+  /** The payload of `tree` for parallel compression, or `undefined` to encode it now. */
+  #deferred(tree: TreeValue): Pending | undefined {
+    if (this.opts.parallel === false || !this.#native || this.defaultCodec() !== "lz4") return undefined;
+    if (!CompressPool.possible() || nativeLz4() === undefined) return undefined;
+    const payload = encodeTree(tree); // own buffer: it is transferred to the worker
+    if (payload.length > (this.opts.partSize ?? DEFAULT_PART_SIZE)) return undefined;
+    return { payload, rawLength: payload.length, typesize: this.opts.shuffle !== false ? shuffleTypesize(tree) : 0 };
+  }
+
+  /**
+   * Hands the queued payloads to a free worker as one batch, or compresses them here when every
+   * worker is busy (the workers set the pace; the queue never grows past one batch).
+   */
+  #dispatch(): void {
+    const batch = this.#queue.filter(([ck, s]) => this.slots.get(ck) === s && s.pending?.payload !== undefined);
+    const bytes = this.#queueBytes;
+    this.#queue = [];
+    this.#queueBytes = 0;
+    if (batch.length === 0) return;
+    // the pool (and its threads) starts with the first full batch: small stores never spawn it
+    if (bytes >= BATCH_BYTES / 4) this.#pool ??= CompressPool.get();
+    const pool = bytes >= BATCH_BYTES / 4 ? this.#pool : undefined;
+    const jobs = batch.map(([, s]) => ({ payload: s.pending!.payload!, typesize: s.pending!.typesize }));
+    if (pool?.usable && pool.trySubmit(jobs, (results, error, payloads) => this.#onBatch(batch, results, error, payloads))) {
+      this.#batchesOut++;
+      for (const [, s] of batch) s.pending!.payload = undefined; // transferred
+    } else {
+      for (const [ck, s] of batch) this.#compressHere(ck, s);
+    }
+  }
+
+  #onBatch(batch: readonly [string, Slot<V>][], results: readonly CompressResult[] | undefined, error: Error | undefined,
+    payloads: readonly Uint8Array[] | undefined): void {
+    this.#batchesOut--;
+    batch.forEach(([ck, s], i) => {
+      const p = s.pending;
+      if (p === undefined) return;
+      const r = results?.[i];
+      if (r !== undefined) {
+        const parts = [{ data: r.data, rawLength: p.rawLength, crc32: r.crc32 }];
+        s.enc = p.typesize ? { key: ck, codec: "shuffle-lz4", rawLength: p.rawLength, parts, typesize: p.typesize } : { key: ck, codec: "lz4", rawLength: p.rawLength, parts };
+        s.pending = undefined;
+      } else if (payloads?.[i] !== undefined) {
+        // the worker failed but sent the payload back: compress it here
+        p.payload = payloads[i];
+        if (this.slots.get(ck) === s) this.#compressHere(ck, s);
+      } else {
+        // nothing came back (cannot happen with the shipped worker): the value is lost
+        s.pending = undefined;
+        this.#workerError ??= error ?? new Error("compression worker returned no result");
+      }
+    });
+  }
+
+  #compressHere(ck: string, s: Slot<V>): void {
+    const p = s.pending!;
+    const lz4 = nativeLz4()!;
+    s.enc = encodeEntry(ck, p.payload!, {
+      codec: "lz4",
+      ...(p.typesize ? { shuffle: p.typesize, scratch: shuffleScratch.view } : {}),
+      crc32: nodeCrc32,
+      lz4Compress: lz4.compress,
+    });
+    s.pending = undefined;
+  }
+
+  /** Compresses everything still pending (here or in workers) and waits for it. */
+  #settle(): void {
+    if (this.#queue.length > 0) this.#dispatch();
+    if (this.#batchesOut > 0) this.#pool!.waitUntil(() => this.#batchesOut === 0, `${this.path ?? "(virtual)"} push`);
+    this.#throwWorkerError();
+  }
+
+  #throwWorkerError(): void {
+    const e = this.#workerError;
+    if (e !== undefined) {
+      throw new StorageError(ErrorCode.IO, `${this.path ?? "(virtual)"}: a compression worker lost values (set them again): ${e.message}`, { ...this.#pathField(), cause: e });
+    }
   }
 
   /** True when `key` exists. */
@@ -443,6 +621,7 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
       return;
     }
     this.beforePush();
+    this.#settle();
     const entries: EncodedEntry[] = [];
     for (const [ck, s] of this.slots) {
       if (s.live && s.value !== undefined) s.enc = this.encode(ck, this.toTree(s.value as unknown as In, s.key));
@@ -470,12 +649,8 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
     if (!this.locking) throw new StorageError(ErrorCode.INVALID_STATE, `${this.path ?? "(virtual)"} was opened with locking: false`, this.#pathField());
     if (this.#lock === undefined || !this.#lock.held) {
       await this.#lock?.release().catch(() => undefined);
-      this.#lock = await acquireFileLock(this.path!, {
-        ...(this.opts.lockTimeoutMs !== undefined ? { timeoutMs: this.opts.lockTimeoutMs } : {}),
-        ...(this.opts.lockMaxDelayMs !== undefined ? { maxDelayMs: this.opts.lockMaxDelayMs } : {}),
-        ...(this.opts.lockStaleMs !== undefined ? { staleMs: this.opts.lockStaleMs } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      });
+      this.#lock = undefined;
+      this.#lock = await this.#acquire("exclusive", options.signal);
     }
     try {
       await this.#load(options.signal);
@@ -487,17 +662,22 @@ export abstract class FsDict<V, In = V> implements AsyncDisposable {
     }
   }
 
-  /** Re-reads the file, discarding unpushed changes (the lock, if held, stays held). */
+  /**
+   * Re-reads the file, discarding unpushed changes. The exclusive lock, if held, stays held; a
+   * locking handle that holds no lock (readers, or writers after `push`) reads under a shared lock.
+   */
   async pull(options: CallOptions = {}): Promise<void> {
     this.assertOpen();
     if (this.path === null) { this.#setSlots(new Map(), 0); return; }
-    await this.#load(options.signal);
+    if (this.locking && !this.lockHeld) await this.#loadShared(options.signal);
+    else await this.#load(options.signal);
   }
 
   /** Releases the lock (if held) and discards unpushed changes; idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#queue = [];
     this.slots = new Map();
     const l = this.#lock;
     this.#lock = undefined;

@@ -9,7 +9,7 @@
  * with the local clock, so machines sharing the file system need roughly synchronised clocks
  * (well within `staleMs`).
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { ErrorCode, StorageError, fromSystemError, isStorageError } from "@strata/core-interfaces";
 import { acquireLock, type HeldLock } from "@strata/h5";
@@ -92,13 +92,25 @@ export async function acquireFileLock(dataPath: string, options: FileLockOptions
   const path = resolve(dataPath);
   const timeoutMs = options.timeoutMs ?? 60_000;
   if (!(timeoutMs >= 0)) throw new StorageError(ErrorCode.INVALID_ARGUMENT, `lockTimeoutMs must be >= 0, got ${timeoutMs}`);
-  try {
-    await mkdir(dirname(path), { recursive: true });
-  } catch (err) {
-    throw fromSystemError(err, { path: dirname(path) });
+  const mode = options.mode ?? "exclusive";
+  if (mode === "shared") {
+    // Readers never create directories. Without the parent directory no writer can be holding
+    // the lock (an exclusive lock creates it), so there is nothing to wait for.
+    try {
+      if (!(await stat(dirname(path))).isDirectory()) throw new StorageError(ErrorCode.IO, `${dirname(path)} is not a directory`, { path });
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") return new FileLock(path, unlocked(path));
+      throw isStorageError(err) ? err : fromSystemError(err, { path: dirname(path) });
+    }
+  } else {
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (err) {
+      throw fromSystemError(err, { path: dirname(path) });
+    }
   }
   try {
-    const held = await acquireLock(lockPathFor(path), options.mode ?? "exclusive", {
+    const held = await acquireLock(lockPathFor(path), mode, {
       timeoutMs,
       staleMs: options.staleMs ?? 10_000,
       maxPollMs: Math.max(1, options.maxDelayMs ?? 1000),
@@ -112,4 +124,9 @@ export async function acquireFileLock(dataPath: string, options: FileLockOptions
     }
     throw fromSystemError(err, { path });
   }
+}
+
+/** A shared "lock" granted without locking (no parent directory: no writer to wait for). */
+function unlocked(path: string): HeldLock {
+  return { mode: "shared", path, effective: false, compromised: false, touch() {}, release() {} };
 }

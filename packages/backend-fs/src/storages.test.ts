@@ -10,6 +10,9 @@ import {
   VoxelStorageLazyLoading, fsDictPlugin, readContainerClass,
 } from "./node.js";
 import { ndArb } from "../test/arbitraries.js";
+import { parseContainer } from "./container.js";
+
+const parseContainerOf = (bytes: Uint8Array): string[] => parseContainer(bytes).entries.map((e) => e.codec);
 
 let dir: string;
 let n = 0;
@@ -419,26 +422,29 @@ describe("fsDictPlugin", () => {
   });
 });
 
-describe("byte shuffle of numeric values (codec shuffle-zlib)", () => {
-  it("is on by default for multi-byte arrays, off with shuffle: false or for bytes; both read back; fflate reads native", async () => {
+describe("codecs: LZ4 (default) and zlib, each with byte shuffle", () => {
+  const f32 = nd("float32", [4, 3], new Float32Array(12).map((_, i) => i * 0.25));
+  const i64 = nd("int64", [5], new BigInt64Array([1n, -2n, 3n, 2n ** 60n, 0n]));
+  const u8 = nd("uint8", [3], new Uint8Array([1, 2, 3]));
+  const cases = [
+    { codec: undefined, shuffle: undefined, version: [1, 2], codecs: [["shuffle-lz4", 4], ["shuffle-lz4", 8], ["lz4", undefined]] },
+    { codec: undefined, shuffle: false, version: [1, 2], codecs: [["lz4", undefined], ["lz4", undefined], ["lz4", undefined]] },
+    { codec: "zlib", shuffle: undefined, version: [1, 1], codecs: [["shuffle-zlib", 4], ["shuffle-zlib", 8], ["zlib", undefined]] },
+    { codec: "zlib", shuffle: false, version: [1, 0], codecs: [["zlib", undefined], ["zlib", undefined], ["zlib", undefined]] },
+  ] as const;
+  it.each(cases)("codec $codec, shuffle $shuffle: written as $codecs.0.0 (file version $version), read back by native and JS codecs", async (c) => {
     const { parseContainer } = await import("./index.js");
-    const f32 = nd("float32", [4, 3], new Float32Array(12).map((_, i) => i * 0.25));
-    const i64 = nd("int64", [5], new BigInt64Array([1n, -2n, 3n, 2n ** 60n, 0n]));
-    const u8 = nd("uint8", [3], new Uint8Array([1, 2, 3]));
-    for (const shuffle of [undefined, false]) {
+    for (const writer of ["native", "js"] as const) {
       const p = file();
-      const cs = await CompressedStorage.open(p, { readOnly: false, ...(shuffle === undefined ? {} : { shuffle }) });
+      const cs = await CompressedStorage.open(p, {
+        readOnly: false, compressor: writer, ...(c.codec === undefined ? {} : { codec: c.codec }), ...(c.shuffle === undefined ? {} : { shuffle: c.shuffle }),
+      });
       cs.set(1, f32).set(2, i64).set(3, u8);
       await cs.push();
       const parsed = parseContainer(await readFile(p));
-      if (shuffle === false) {
-        expect(parsed.version).toEqual([1, 0]);
-        expect(parsed.entries.map((e) => e.codec)).toEqual(["zlib", "zlib", "zlib"]);
-      } else {
-        expect(parsed.version).toEqual([1, 1]);
-        expect(parsed.entries.map((e) => [e.codec, e.typesize])).toEqual([["shuffle-zlib", 4], ["shuffle-zlib", 8], ["zlib", undefined]]);
-      }
-      for (const compressor of ["native", "fflate"] as const) {
+      expect(parsed.version).toEqual(c.version);
+      expect(parsed.entries.map((e) => [e.codec, e.typesize])).toEqual(c.codecs);
+      for (const compressor of ["native", "js", "fflate"] as const) {
         const ro = await CompressedStorage.open(p, { compressor });
         expect(ro.get(1)).toEqual(f32);
         expect(ro.get(2)).toEqual(i64);
@@ -446,5 +452,35 @@ describe("byte shuffle of numeric values (codec shuffle-zlib)", () => {
         await ro.close();
       }
     }
+  });
+
+  it("property: every storage kind and dtype round-trips through LZ4 with both codec implementations", async () => {
+    const p = file();
+    const dtypeArb = fc.constantFrom(...DTYPES);
+    await fc.assert(fc.asyncProperty(dtypeArb.chain(ndArb), fc.constantFrom("native", "js"), fc.constantFrom("native", "js"), fc.boolean(), fc.integer({ min: 16, max: 200 }),
+      async (v, writer, reader, shuffle, partSize) => {
+        const w = await CompressedStorage.open(p, { readOnly: false, locking: false, compressor: writer, shuffle, partSize });
+        w.clear();
+        w.set(1, v);
+        await w.push();
+        const ad = await AttributeDict.open(`${p}.attr`, { readOnly: false, locking: false, compressor: writer, shuffle, partSize });
+        ad.set(1, { a: v, n: [1, "x", null], big: 2n ** 64n - 1n });
+        await ad.push();
+        const r = await CompressedStorage.open(p, { compressor: reader });
+        expect(r.get(1)).toEqual({ dtype: v.dtype, shape: v.shape, data: v.data });
+        const ar = await AttributeDict.open(`${p}.attr`, { compressor: reader });
+        expect(ar.peek(1)).toEqual({ a: { dtype: v.dtype, shape: v.shape, data: v.data }, n: [1, "x", null], big: 2n ** 64n - 1n });
+      }), { numRuns: 60 });
+    // meshes (compress: true), skeletons and voxel lists use the same codec path
+    const m = await MeshStorage.open(`${p}.mesh`, { readOnly: false, compress: true });
+    m.set(1, [new Uint32Array([0, 1, 2]), new Float32Array([0, 1, 2, 3, 4, 5, 6, 7, 8])]);
+    await m.push();
+    expect(parseContainerOf(await readFile(`${p}.mesh`))).toEqual(["shuffle-lz4"]);
+    expect((await MeshStorage.open(`${p}.mesh`, { compressor: "js" })).get(1)![1]).toEqual(new Float32Array([0, 1, 2, 3, 4, 5, 6, 7, 8]));
+  });
+
+  it("rejects unknown codec / compressor options with INVALID_ARGUMENT", async () => {
+    await expect(CompressedStorage.open(file(), { codec: "zstd" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(CompressedStorage.open(file(), { compressor: "wasm" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });

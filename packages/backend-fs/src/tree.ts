@@ -53,6 +53,8 @@ export function isNdLike(v: unknown): v is NdArray & { dtype?: NumericDType } {
 }
 
 const ND_DTYPES = new Set<string>(["|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f4", "<f8"]);
+/** NumPy type string → dtype for the stored dtypes (a table: `fromNumpyType` parses, per value). */
+const ND_DTYPE_OF: ReadonlyMap<string, NumericDType> = new Map([...ND_DTYPES].map((t) => [t, fromNumpyType(t) as NumericDType]));
 
 /**
  * Validates an n-d array and returns it as an {@link NdValue} (dtype inferred from the data when
@@ -85,6 +87,15 @@ interface Collector {
 function addBuffer(c: Collector, bytes: Uint8Array): number {
   c.bufs.push(bytes);
   return c.bufs.length - 1;
+}
+
+/**
+ * Sets an own property; `"__proto__"` is defined rather than assigned (assignment would change the
+ * object's prototype instead: data from a file must never do that).
+ */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === "__proto__") Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
 }
 
 function isPlainObject(v: object): boolean {
@@ -138,7 +149,7 @@ function encodeNode(v: unknown, c: Collector, path: string, depth: number): unkn
       const out: Record<string, unknown> = {};
       for (const [key, val] of Object.entries(v)) {
         if (val === undefined) throw invalid(`undefined value at ${path}.${key}`);
-        out[key] = encodeNode(val, c, `${path}.${key}`, depth + 1);
+        setOwn(out, key, encodeNode(val, c, `${path}.${key}`, depth + 1));
       }
       return Object.prototype.hasOwnProperty.call(v, "$t") ? { $t: "obj", v: out } : out;
     }
@@ -156,9 +167,13 @@ function encodeNode(v: unknown, c: Collector, path: string, depth: number): unkn
  * const bytes = encodeTree({ a: 1, m: { dtype: "float32", shape: [2], data: new Float32Array([1, 2]) } });
  * decodeTree(bytes);
  * ```
+ *
+ * @param alloc - Allocator of the output (default: a new zeroed `Uint8Array`), e.g. a view of a
+ *   reused scratch buffer that the caller consumes before the next call; padding is zeroed.
  */
-export function encodeTree(value: TreeValue): Uint8Array {
+export function encodeTree(value: TreeValue, alloc?: (byteLength: number) => Uint8Array): Uint8Array {
   if (!LITTLE_ENDIAN) throw new StorageError(ErrorCode.UNSUPPORTED, "big-endian hosts are not supported");
+  if (isNdLike(value)) return encodeNdTree(toNdValue(value, "array at value"), alloc);
   const c: Collector = { bufs: [], byteLength: 0 };
   const v = encodeNode(value, c, "value", 0);
   // offsets: computed after the tree length is known; the tree mentions them, so iterate to a fixpoint.
@@ -180,10 +195,39 @@ export function encodeTree(value: TreeValue): Uint8Array {
   if (!converged) throw new StorageError(ErrorCode.INVALID_STATE, "internal error: payload layout did not converge");
   const last = b[b.length - 1];
   const total = last !== undefined ? last[0] + last[1] : 4 + treeBytes.length;
-  const out = new Uint8Array(total);
-  new DataView(out.buffer).setUint32(0, treeBytes.length, true);
+  const out = alloc ? alloc(total) : new Uint8Array(total);
+  new DataView(out.buffer, out.byteOffset, 4).setUint32(0, treeBytes.length, true);
   out.set(treeBytes, 4);
-  c.bufs.forEach((buf, i) => out.set(buf, b[i]![0]));
+  let end = 4 + treeBytes.length;
+  c.bufs.forEach((buf, i) => {
+    const at = b[i]![0];
+    if (alloc) out.fill(0, end, at); // a reused buffer holds old bytes where the padding goes
+    out.set(buf, at);
+    end = at + buf.length;
+  });
+  return out;
+}
+
+/**
+ * {@link encodeTree} of a lone n-d array without the generic walk: the same bytes (the tree is
+ * what `JSON.stringify` gives for it), built as an ASCII string once the buffer offset is fixed.
+ */
+function encodeNdTree(nd: NdValue, alloc: ((byteLength: number) => Uint8Array) | undefined): Uint8Array {
+  const d = nd.data;
+  const len = d.byteLength;
+  const head = `{"v":{"$t":"nd","dtype":"${toNumpyType(nd.dtype)}","shape":[${nd.shape.join(",")}],"buf":0},"b":[[`;
+  const tail = `,${len}]]}`;
+  let off = align8(4 + head.length + 1 + tail.length);
+  let json = `${head}${off}${tail}`;
+  while (align8(4 + json.length) !== off) { // more offset digits can move the offset
+    off = align8(4 + json.length);
+    json = `${head}${off}${tail}`;
+  }
+  const out = alloc ? alloc(off + len) : new Uint8Array(off + len);
+  new DataView(out.buffer, out.byteOffset, 4).setUint32(0, json.length, true);
+  for (let i = 0; i < json.length; i++) out[4 + i] = json.charCodeAt(i);
+  if (alloc) out.fill(0, 4 + json.length, off);
+  out.set(new Uint8Array(d.buffer, d.byteOffset, len), off);
   return out;
 }
 
@@ -199,7 +243,7 @@ function decodeNode(n: unknown, bufs: readonly Uint8Array[], copy: boolean): Tre
   const t = o["$t"];
   if (t === undefined) {
     const out: Record<string, TreeValue> = {};
-    for (const [k, v] of Object.entries(o)) out[k] = decodeNode(v, bufs, copy);
+    for (const [k, v] of Object.entries(o)) setOwn(out, k, decodeNode(v, bufs, copy));
     return out;
   }
   const buf = (): Uint8Array => {
@@ -213,7 +257,7 @@ function decodeNode(n: unknown, bufs: readonly Uint8Array[], copy: boolean): Tre
       const inner = o["v"];
       if (typeof inner !== "object" || inner === null || Array.isArray(inner)) throw corrupt("bad obj node");
       const out: Record<string, TreeValue> = {};
-      for (const [k, v] of Object.entries(inner)) out[k] = decodeNode(v, bufs, copy);
+      for (const [k, v] of Object.entries(inner)) setOwn(out, k, decodeNode(v, bufs, copy));
       return out;
     }
     case "int": {
@@ -246,9 +290,9 @@ function decodeNode(n: unknown, bufs: readonly Uint8Array[], copy: boolean): Tre
     case "nd": {
       const dt = o["dtype"];
       const shape = o["shape"];
-      if (typeof dt !== "string" || !ND_DTYPES.has(dt)) throw corrupt(`unsupported dtype ${String(dt)}`);
+      const dtype = typeof dt === "string" ? ND_DTYPE_OF.get(dt) : undefined;
+      if (dtype === undefined) throw corrupt(`unsupported dtype ${String(dt)}`);
       if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw corrupt("bad shape");
-      const dtype = fromNumpyType(dt);
       const Ctor = ctorFor(dtype);
       const b = buf();
       const count = (shape as number[]).reduce((a, d) => a * d, 1);
@@ -301,8 +345,8 @@ export function decodeTree(payload: Uint8Array, copy = false): TreeValue {
 
 /**
  * Element size for the byte-shuffle filter of a value: that of its n-d array (or typed array), or
- * for a plain object of arrays (meshes, skeletons) that of its largest array; 0 when the value
- * holds no multi-byte numeric array. Cheap: looks one level deep only.
+ * for a plain object or a list of arrays (skeletons, meshes) that of its largest array; 0 when the
+ * value holds no multi-byte numeric array. Cheap: looks one level deep only.
  */
 export function shuffleTypesize(value: TreeValue): number {
   const sizeOf = (v: unknown): [number, number] => {
@@ -311,8 +355,8 @@ export function shuffleTypesize(value: TreeValue): number {
     return [0, 0];
   };
   let [ts, bytes] = sizeOf(value);
-  if (ts === 0 && typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Map) && !isTypedArray(value)) {
-    for (const v of Object.values(value)) {
+  if (ts === 0 && typeof value === "object" && value !== null && !(value instanceof Map) && !isTypedArray(value)) {
+    for (const v of Array.isArray(value) ? value : Object.values(value)) {
       const [t, b] = sizeOf(v);
       if (b > bytes) { ts = t; bytes = b; }
     }

@@ -22,9 +22,12 @@ async function timeOpen(path: string, timeoutMs: number): Promise<{ ms: number; 
 }
 
 describe("locking between processes", () => {
-  it("lock timing vector: writers time out at the wall-clock time asked, readers never block", async () => {
+  it("lock timing vector: writers time out at the wall-clock time asked; readers wait for the writer unless lock-free", async () => {
     const p = join(dir, "timing.sfd");
-    const holder = startWorker(["hold", p, "1500"]);
+    const w0 = await CompressedStorage.open(p, { readOnly: false });
+    w0.set(1, { dtype: "float64", shape: [5, 5], data: new Float64Array(25).fill(0) });
+    await w0.push();
+    const holder = startWorker(["hold", p, "1500"]); // sets key 1 to ones, pushes after 1.5 s
     await holder.waitFor(/^locked$/);
     const [a, b] = await Promise.all([timeOpen(p, 500), timeOpen(p, 750)]);
     for (const [r, t] of [[a, 500], [b, 750]] as const) {
@@ -37,18 +40,42 @@ describe("locking between processes", () => {
       expect(r.err).toBeInstanceOf(Error);
       expect(e.path).toBe(p);
     }
+    // opt-out: a lock-free reader does not wait and sees the last pushed (complete) state
     const t0 = performance.now();
-    const reader = await CompressedStorage.open(p);
+    const free = await CompressedStorage.open(p, { locking: false });
     expect(performance.now() - t0).toBeLessThan(300);
+    expect(free.get(1)!.data).toEqual(new Float64Array(25).fill(0));
+    await free.close();
+    // default: readers take the shared lock while loading, so they wait for the writer...
+    await expect(CompressedStorage.open(p, { lockTimeoutMs: 200 })).rejects.toMatchObject({ code: "LOCK_TIMEOUT" });
+    expect(holder.lines).not.toContain("pushed");
+    // ...and once it pushed they see its state
+    const reader = await CompressedStorage.open(p, { lockTimeoutMs: 10_000 });
+    expect(reader.get(1)!.data).toEqual(new Float64Array(25).fill(1));
     await reader.close();
-    // a reader asking for the shared lock waits for the writer instead
-    await expect(CompressedStorage.open(p, { locking: true, lockTimeoutMs: 200 })).rejects.toMatchObject({ code: "LOCK_TIMEOUT" });
     await holder.waitFor(/^pushed$/);
-    const w = await CompressedStorage.open(p, { readOnly: false, lockTimeoutMs: 1000 });
-    expect(w.get(1)!.data).toEqual(new Float64Array(25).fill(1));
-    await w.close();
     expect(await holder.exit).toBe(0);
   });
+
+  it("readers (default locking) of a store pushed in a loop by a locked writer always see one complete generation", async () => {
+    const p = join(dir, "gens.sfd");
+    const w = startWorker(["push-loop-locked", p]);
+    await w.waitFor(/^pushed 1$/);
+    let last = 0;
+    for (let i = 0; i < 25; i++) {
+      const s = await CompressedStorage.open(p, { lockTimeoutMs: 10_000, lockMaxDelayMs: 10 });
+      const g = (s.get("gen")!.data as Int32Array)[0]!;
+      const data = s.get("data")!.data as Int32Array;
+      expect(data.length).toBe(256 * 1024);
+      expect(data.every((x) => x === g), `generation ${g} mixed`).toBe(true);
+      expect(g).toBeGreaterThanOrEqual(last);
+      last = g;
+      await s.close();
+    }
+    w.child.kill("SIGTERM");
+    await w.exit;
+    expect(last).toBeGreaterThan(1);
+  }, 60_000);
 
   it("a lock left by a SIGKILLed process becomes stale and is taken over", async () => {
     const p = join(dir, "stale.sfd");

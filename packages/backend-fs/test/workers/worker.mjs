@@ -46,6 +46,19 @@ if (mode === "hold") {
     await s.push();
     out(`pushed ${g}`);
   }
+} else if (mode === "push-loop-locked") {
+  // like push-loop, but each generation is lock -> set -> push on one locked handle (about 1 MB)
+  const s = await CompressedStorage.open(path, { readOnly: false, compressionLevel: 0, lockTimeoutMs: 30_000, lockMaxDelayMs: 20 });
+  for (let g = 1; ; g++) {
+    if (g > 1) await s.lock();
+    s.set("gen", { dtype: "int32", shape: [1], data: new Int32Array([g]) });
+    s.set("data", { dtype: "int32", shape: [256, 1024], data: new Int32Array(256 * 1024).fill(g) });
+    await new Promise((r) => setTimeout(r, 5)); // hold the lock a little, as real jobs do
+    await s.push();
+    out(`pushed ${g}`);
+    // a gap before re-locking: the lock is not fair, a writer re-locking at once starves readers
+    await new Promise((r) => setTimeout(r, 30));
+  }
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
