@@ -1,8 +1,12 @@
 // Benchmark of @strata/dcnum-writer: writing an RT-DC file of N events with 80x320 uint8 images,
 // uint8 masks (0/255) and 30 float64 scalar features, appended in batches of 1000 events, the way
-// the dcnum pipeline's writer does. Variants: Strata zstd-5 (the default, filter 32015),
-// Strata gzip-4, and h5py gzip-4 (bench/peer_h5py.py, /usr/bin/python3; Debian's h5py has no zstd
-// filter, so h5py is compared at the best filter it can write here).
+// the dcnum pipeline's writer does. Variants: Strata zstd-5 (the default, filter 32015) with the
+// native engine (whole chunks compressed by native libzstd on the calling thread + worker threads,
+// stored through @strata/h5's precompressed-chunk context) and with the h5wasm engine (h5wasm's
+// zstd plugin, single-threaded: the former default), Strata gzip-4, and h5py gzip-4
+// (bench/peer_h5py.py, /usr/bin/python3; Debian's h5py has no zstd filter, so h5py is compared at
+// the best filter it can write here). Every file is checked after its timed run (event count and
+// a sample of image rows read back through the normal reader).
 // Run: node packages/dcnum-writer/bench/write.bench.mjs [--events N] [--runs N] [--batch N]
 // Exports `run(options)` returning the figures (for a harness); prints a markdown table when run directly.
 import { execFileSync } from "node:child_process";
@@ -11,7 +15,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HDF5Writer, SCALAR_FEATURES } from "../dist/index.js";
+import { HDF5Writer, SCALAR_FEATURES, openRtdc } from "../dist/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const H = 80;
@@ -52,13 +56,14 @@ export function makePool() {
   return { images, masks };
 }
 
-async function strataOnce(file, events, batch, compression, pool) {
+async function strataOnce(file, events, batch, compression, pool, zstdEngine) {
   const ev = H * W;
   const img = new Uint8Array(batch * ev);
   const msk = new Uint8Array(batch * ev);
   const sc = Array.from({ length: NSCALAR }, () => new Float64Array(batch));
   const t0 = performance.now();
-  const w = await HDF5Writer.open(file, { mode: "w", dsKwds: { compression } });
+  const w = await HDF5Writer.open(file, { mode: "w", dsKwds: { compression }, ...(zstdEngine === undefined ? {} : { zstdEngine }) });
+  if (zstdEngine !== undefined && w.zstdEngine !== zstdEngine) throw new Error(`asked for the ${zstdEngine} engine, got ${w.zstdEngine}`);
   for (let start = 0; start < events; start += batch) {
     const n = Math.min(batch, events - start);
     for (let i = 0; i < n; i++) {
@@ -72,7 +77,26 @@ async function strataOnce(file, events, batch, compression, pool) {
     for (let j = 0; j < NSCALAR; j++) w.storeFeatureChunk(SCALAR_NAMES[j], sc[j].subarray(0, n));
   }
   await w.close();
-  return { seconds: (performance.now() - t0) / 1000, file_bytes: statSync(file).size };
+  const seconds = (performance.now() - t0) / 1000;
+  await verify(file, events, pool);
+  return { seconds, file_bytes: statSync(file).size };
+}
+
+/** Untimed check: event count and some image rows equal the pool (read through the normal context). */
+async function verify(file, events, pool) {
+  const f = await openRtdc(file);
+  try {
+    if (f.eventCount !== events) throw new Error(`${file}: event count ${f.eventCount}, expected ${events}`);
+    const ev = H * W;
+    for (const i of [0, 1, 39, 40, events - 1]) {
+      const row = f.readFeature("image", { start: i, stop: i + 1 }).data;
+      const k = i % POOL;
+      const want = pool.images.subarray(k * ev, (k + 1) * ev);
+      for (let p = 0; p < ev; p++) if (row[p] !== want[p]) throw new Error(`${file}: image ${i} differs at pixel ${p}`);
+    }
+  } finally {
+    await f.close();
+  }
 }
 
 function peerOnce(file, events, batch, filter) {
@@ -88,7 +112,8 @@ export async function run({ events = 20_000, runs = 3, batch = 1000, peer = true
   const poolSha = createHash("sha256").update(pool.images).update(pool.masks).digest("hex");
   const rawBytes = events * (2 * H * W + NSCALAR * 8);
   const variants = [
-    ["Strata zstd-5 (default)", (f) => strataOnce(f, events, batch, "zstd-5", pool)],
+    ["Strata zstd-5 (default: native engine)", (f) => strataOnce(f, events, batch, "zstd-5", pool, "native")],
+    ["Strata zstd-5 (h5wasm engine)", (f) => strataOnce(f, events, batch, "zstd-5", pool, "h5wasm")],
     ["Strata gzip-4", (f) => strataOnce(f, events, batch, "gzip-4", pool)],
   ];
   if (peer) variants.push(["h5py gzip-4", async (f) => {
@@ -117,7 +142,8 @@ export async function run({ events = 20_000, runs = 3, batch = 1000, peer = true
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
   const ratios = {};
   if (byName["h5py gzip-4"]) ratios["Strata gzip-4 / h5py gzip-4 (events/s)"] = byName["Strata gzip-4"].eventsPerSecond / byName["h5py gzip-4"].eventsPerSecond;
-  if (byName["h5py gzip-4"]) ratios["Strata zstd-5 / h5py gzip-4 (events/s)"] = byName["Strata zstd-5 (default)"].eventsPerSecond / byName["h5py gzip-4"].eventsPerSecond;
+  if (byName["h5py gzip-4"]) ratios["Strata zstd-5 native / h5py gzip-4 (events/s)"] = byName["Strata zstd-5 (default: native engine)"].eventsPerSecond / byName["h5py gzip-4"].eventsPerSecond;
+  ratios["Strata zstd-5 native / h5wasm engine (events/s)"] = byName["Strata zstd-5 (default: native engine)"].eventsPerSecond / byName["Strata zstd-5 (h5wasm engine)"].eventsPerSecond;
   return { name: "dcnum-writer write", events, batch, runs, rawMB: rawBytes / 1e6, rows, ratios, machine: `${os.cpus().length}x ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}` };
 }
 

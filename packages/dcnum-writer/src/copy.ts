@@ -199,10 +199,12 @@ function rawCopy(
   });
   copyAttrs(dst.h5, p, s.featureAttrs(feat));
   const rowBytes = Math.max(1, item.reduce((a, b) => a * b, 1) * (ctorFor(dtype).BYTES_PER_ELEMENT));
-  const step = Math.max(chunks?.[0] ?? 1, Math.floor(MAX_BLOCK_BYTES / rowBytes));
+  // blocks of whole chunks: the native zstd engine stores each whole chunk precompressed
+  const c0 = ds.chunks?.[0] ?? 1;
+  const step = Math.max(c0, Math.floor(MAX_BLOCK_BYTES / rowBytes / c0) * c0);
   for (let a = 0; a < n; a += step) {
     const b = Math.min(n, a + step);
-    ds.write(s.readFeature(feat, { start: a, stop: b }).data, [[a, b]]);
+    dst.writeRows(ds, a, s.readFeature(feat, { start: a, stop: b }).data);
   }
   dst.noteEventsWritten();
 }

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ErrorCode, StorageError, bytesPerElement, type NumericArray, type NumericDType } from "@strata/core-interfaces";
-import { acquireLock, type H5Dataset, type H5File, type HeldLock } from "@strata/h5";
+import { acquireLock, createPrecompressedContext, ZSTD_FILTER_ID, type H5Dataset, type H5File, type HeldLock, type PrecompressedChunkLayout, type PrecompressedContext } from "@strata/h5";
 import { basinJson, basinKey, fileBasinDefinition, internalBasinDefinition, mappingsEqual, type BasinDefinition } from "./basins.js";
 import { getBestNdChunks, guessChunks } from "./chunks.js";
 import { boolToMask, castTo, isLosslessCast, normalizeFeatureData, type FeatureData, type Normalized } from "./data.js";
@@ -14,6 +14,7 @@ import { parseCompression, setDefaultFilterKwargs, type DatasetKwds, type Resolv
 import { openH5, type H5OpenOptions } from "./h5io.js";
 import { normalizeMetadataValue, type MetaValue, type NormalizedMeta } from "./metadata.js";
 import { PACKAGE_NAME, version } from "./version.js";
+import { ZstdPool } from "./zstd.js";
 
 /** Options of {@link HDF5Writer.open}. */
 export interface WriterOptions extends H5OpenOptions {
@@ -33,6 +34,27 @@ export interface WriterOptions extends H5OpenOptions {
   readonly allowUnknownFeatures?: boolean;
   /** Run {@link HDF5Writer.finalize} on close (default true). */
   readonly finalize?: boolean;
+  /**
+   * Who compresses zstd (filter 32015) chunks:
+   *
+   * - `"native"` (default when the writer's compression is zstd and the optional `zstd-napi`
+   *   dependency is installed): whole chunks are compressed with native libzstd on the calling
+   *   thread plus {@link compressionThreads} worker threads and stored as they are through a
+   *   precompressed-chunk context of `@strata/h5` (its own h5wasm instance). Partial chunks
+   *   (unaligned appends, the last chunk) go through HDF5 and h5wasm-plugins' zstd, as before.
+   *   Same file format: one zstd frame with the content size per chunk, filter 32015 with the
+   *   dataset's level. `UNSUPPORTED` when asked for explicitly but `zstd-napi` is missing.
+   * - `"h5wasm"`: every chunk is compressed by h5wasm's zstd plugin on the calling thread (the
+   *   former behaviour; the default for gzip/none writers, for `fromFile` and with `context`).
+   */
+  readonly zstdEngine?: "native" | "h5wasm";
+  /** Worker threads of the native engine besides the calling thread (default: cores − 1, at most 3; 0 = calling thread only). */
+  readonly compressionThreads?: number;
+  /**
+   * The precompressed-chunk context the native engine opens the file with (not closed by the
+   * writer). Default: a new one per writer (a fresh h5wasm instance, ~150 ms).
+   */
+  readonly precompressed?: PrecompressedContext;
 }
 
 /** Options of {@link HDF5Writer.requireFeature}. */
@@ -127,6 +149,9 @@ export class HDF5Writer {
   private eventsTouched = false;
   private closed = false;
   private lock: HeldLock | undefined;
+  private readonly native: NativeEngine | undefined;
+  /** Who compresses zstd chunks (see {@link WriterOptions.zstdEngine}). */
+  readonly zstdEngine: "native" | "h5wasm";
 
   private constructor(
     h5: H5File,
@@ -135,8 +160,11 @@ export class HDF5Writer {
     owns: boolean,
     atomic: boolean,
     options: WriterOptions,
+    native?: NativeEngine,
   ) {
     this.h5 = h5;
+    this.native = native;
+    this.zstdEngine = native === undefined ? "h5wasm" : "native";
     this.path = finalPath;
     this.workingPath = workingPath;
     this.ownsFile = owns;
@@ -158,14 +186,35 @@ export class HDF5Writer {
     if (mode !== "a" && mode !== "w") {
       throw new StorageError(ErrorCode.INVALID_ARGUMENT, `mode must be "a" or "w", got '${String(mode)}'`);
     }
-    setDefaultFilterKwargs(options.dsKwds); // validate before touching anything
+    const kw = setDefaultFilterKwargs(options.dsKwds); // validate before touching anything
+    const engine = options.zstdEngine;
+    if (engine !== undefined && engine !== "native" && engine !== "h5wasm") {
+      throw new StorageError(ErrorCode.INVALID_ARGUMENT, `zstdEngine must be "native" or "h5wasm", got '${String(engine)}'`);
+    }
+    if (engine === "native" && options.context !== undefined) {
+      throw new StorageError(ErrorCode.INVALID_ARGUMENT, "zstdEngine 'native' opens the file through a precompressed context; pass `precompressed`, not `context`");
+    }
+    let pool: ZstdPool | undefined;
+    if (engine === "native" || (engine === undefined && options.context === undefined && parseCompression(kw.compression)?.name === "zstd")) {
+      pool = ZstdPool.create(options.compressionThreads);
+      if (pool === undefined && engine === "native") {
+        throw new StorageError(ErrorCode.UNSUPPORTED, "zstdEngine 'native' needs the optional dependency zstd-napi (native libzstd), which is not installed", { feature: "zstd-napi" });
+      }
+    }
     const finalPath = path.resolve(filePath);
     const atomic = options.atomic ?? true;
     const working = atomic ? `${finalPath}~` : finalPath;
     // The exclusive lock on the working file is taken before the copy, so two writers of the
     // same path never interleave.
-    const lock = await acquireLock(working, "exclusive", options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs });
+    let lock: HeldLock;
+    try {
+      lock = await acquireLock(working, "exclusive", options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs });
+    } catch (err) {
+      await pool?.close();
+      throw err;
+    }
     let h5: H5File | undefined;
+    let native: NativeEngine | undefined;
     try {
       let fileMode: "w" | "a" = mode;
       if (atomic) {
@@ -176,12 +225,20 @@ export class HDF5Writer {
           fileMode = "w";
         }
       }
-      h5 = await openH5(working, fileMode, { ...options, lock: false });
-      const w = new HDF5Writer(h5, finalPath, working, true, atomic, options);
+      if (pool !== undefined) {
+        const pc = options.precompressed ?? createPrecompressedContext();
+        native = { pc, ownsPc: options.precompressed === undefined, pool };
+        h5 = await openH5(working, fileMode, { ...options, context: pc.context, lock: false });
+      } else {
+        h5 = await openH5(working, fileMode, { ...options, lock: false });
+      }
+      const w = new HDF5Writer(h5, finalPath, working, true, atomic, options, native);
       w.lock = lock;
       return w;
     } catch (err) {
       if (h5 !== undefined) await h5.close().catch(() => undefined);
+      if (native !== undefined) await closeNative(native);
+      else await pool?.close();
       lock.release();
       throw err;
     }
@@ -316,11 +373,87 @@ export class HDF5Writer {
       }
       const values = castTo(norm.data, stored);
       if (group === "events" && n > 0) this.eventsTouched = true;
-      return n === 0 ? len : existing.append(values);
+      return n === 0 ? len : this.appendRows(existing, values);
     }
     const ds = this.createFeature(feat, group, itemShape, norm.dtype);
     if (group === "events") this.eventsTouched = true;
-    return norm.shape[0] === 0 ? 0 : ds.append(norm.data);
+    return norm.shape[0] === 0 ? 0 : this.appendRows(ds, norm.data);
+  }
+
+  /** Appends whole rows (resize, then {@link writeRows}); returns the new length. */
+  private appendRows(ds: H5Dataset, data: NumericArray): number {
+    if (this.native === undefined) return ds.append(data);
+    const shape = ds.shape;
+    const rowElems = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (rowElems === 0 || data.length % rowElems !== 0) return ds.append(data); // H5Dataset reports the mismatch
+    const rows = data.length / rowElems;
+    const len = shape[0]!;
+    if (rows === 0) return len;
+    ds.resize([len + rows, ...shape.slice(1)]);
+    this.writeRows(ds, len, data);
+    return len + rows;
+  }
+
+  /** The chunk layout when the native engine can write `ds`'s whole chunks, else `undefined`. */
+  private nativeLayout(ds: H5Dataset): PrecompressedChunkLayout | undefined {
+    if (this.native === undefined) return undefined;
+    const f = ds.filters;
+    if (f.length !== 1 || f[0]!.id !== ZSTD_FILTER_ID) return undefined;
+    try {
+      const layout = this.native.pc.chunkLayout(this.h5, ds);
+      return layout.rowChunks ? layout : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Writes rows `[start, start + rows)` of a dataset of this file whose extent covers them. With
+   * the native engine, every whole chunk in the range (including one completed from rows
+   * already stored) is compressed natively and stored as is; the rest goes through HDF5. The
+   * copy helpers use it. @internal
+   */
+  writeRows(ds: H5Dataset, start: number, data: NumericArray): void {
+    this.assertOpen();
+    const layout = this.nativeLayout(ds);
+    const rowElems = ds.shape.slice(1).reduce((a, b) => a * b, 1);
+    const rows = rowElems === 0 ? 0 : data.length / rowElems;
+    const end = start + rows;
+    if (layout === undefined || !Number.isInteger(rows) || rows === 0) {
+      ds.write(data, [[start, end]]);
+      return;
+    }
+    const c0 = layout.chunks[0]!;
+    const rowBytes = layout.chunkBytes / c0;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const sub = (a: number, b: number): NumericArray => (data as unknown as { subarray(x: number, y: number): NumericArray }).subarray((a - start) * rowElems, (b - start) * rowElems);
+    const inputs: Uint8Array[] = [];
+    let first = -1;
+    let a = start;
+    if (a % c0 !== 0) {
+      const t = Math.floor(a / c0);
+      const c1 = (t + 1) * c0;
+      if (end < c1) {
+        ds.write(data, [[start, end]]); // stays inside one partial chunk
+        return;
+      }
+      // complete the partly stored chunk t: its stored rows + the new ones
+      const have = ds.read([[t * c0, a]]) as NumericArray;
+      const chunk = new Uint8Array(layout.chunkBytes);
+      chunk.set(new Uint8Array(have.buffer, have.byteOffset, have.byteLength), 0);
+      chunk.set(bytes.subarray(0, (c1 - a) * rowBytes), (a - t * c0) * rowBytes);
+      inputs.push(chunk);
+      first = t;
+      a = c1;
+    }
+    const fullEnd = a + Math.floor((end - a) / c0) * c0;
+    if (first < 0 && fullEnd > a) first = a / c0;
+    for (let r = a; r < fullEnd; r += c0) inputs.push(bytes.subarray((r - start) * rowBytes, (r - start + c0) * rowBytes));
+    if (inputs.length > 0) {
+      const frames = this.native!.pool.compress(inputs, layout.level ?? 3);
+      this.native!.pc.writeChunks(this.h5, ds, first, frames);
+    }
+    if (fullEnd < end) ds.write(sub(fullEnd, end), [[fullEnd, end]]);
   }
 
   private prepare(feat: string, data: FeatureData): Normalized {
@@ -480,7 +613,7 @@ export class HDF5Writer {
       const mapName = this.allocateBasinmap(mapping);
       for (const [f, norm] of prepared) {
         const ds = this.createFeature(f, "basin_events", norm.shape.slice(1), norm.dtype);
-        if (norm.shape[0]! > 0) ds.append(norm.data);
+        if (norm.shape[0]! > 0) this.appendRows(ds, norm.data);
       }
       def = internalBasinDefinition({ name: args.name, features: feats, mapping: mapName, description: args.description ?? null });
     } else {
@@ -604,6 +737,7 @@ export class HDF5Writer {
       if (this.atomic) await fs.promises.rename(this.workingPath, this.path);
     } finally {
       this.lock?.release();
+      await closeNative(this.native);
     }
   }
 
@@ -616,6 +750,7 @@ export class HDF5Writer {
       if (this.atomic) await fs.promises.rm(this.workingPath, { force: true });
     } finally {
       this.lock?.release();
+      await closeNative(this.native);
     }
   }
 
@@ -623,6 +758,19 @@ export class HDF5Writer {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The native engine of a writer: the precompressed context and the compressor threads. */
+interface NativeEngine {
+  readonly pc: PrecompressedContext;
+  readonly ownsPc: boolean;
+  readonly pool: ZstdPool;
+}
+
+async function closeNative(n: NativeEngine | undefined): Promise<void> {
+  if (n === undefined) return;
+  await n.pool.close();
+  if (n.ownsPc) await n.pc.close();
 }
 
 function dtypeOfColumn(col: NumericArray): NumericDType {

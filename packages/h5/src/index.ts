@@ -40,6 +40,7 @@ export type { Selection, DimSelection, Hyperslab } from "./select.js";
 export { isHdf5File, sniffHdf5, HDF5_SIGNATURE } from "./sniff.js";
 export type { Hdf5Sniff } from "./sniff.js";
 export type { H5ModuleLike, H5WasmLike, RawMetadata } from "./wasm.js";
+export { createPrecompressedContext, inspectZstdFrame, encodeRawZstdFrame, ZSTD_FILTER_ID, type PrecompressedContext, type PrecompressedContextOptions, type PrecompressedChunkLayout, type ZstdFrameInfo } from "./precompressed.js";
 
 /** Package version of `@strata/h5`. */
 export const version: string = "0.1.0";
