@@ -3,13 +3,17 @@ import {
   ErrorCode,
   StorageError,
   chunkFromId,
+  filterMorphology,
+  mapFilteredLocations,
   type CallOptions,
   type Chunk,
   type ChunkLike,
   type ConnectionBlock,
+  type ConnectionBlockRef,
   type ConnectionQuery,
   type ConnectivitySet,
   type Direction,
+  type FilteredMorphology,
   type IterSelection,
   type LocationsInput,
   type NestedConnections,
@@ -17,6 +21,7 @@ import {
 } from "@strata/core-interfaces";
 import type { JsonEngine } from "./engine.js";
 import { idOf, invalid, isSingleChunk, locations, selection } from "./input.js";
+import { toMorphology } from "./morphologies.js";
 import { JsonPlacementSet, labelledIndices, loadedIds, psState, rootStats, rowsOf } from "./placement.js";
 import { FORMAT, type ConnectivityState, type LocalGroup, type NetworkState } from "./store.js";
 
@@ -90,6 +95,38 @@ function outOfBounds(side: "pre" | "post", offending: number[], limit: number): 
   });
 }
 
+function ownSet(set: PlacementSet): JsonPlacementSet {
+  if (!(set instanceof JsonPlacementSet)) invalid(`placement set '${set.tag}' does not belong to the ${FORMAT} engine`);
+  return set;
+}
+
+/**
+ * With a morphology label filter, `(branch, point)` ids given on the filtered morphologies become
+ * the stored ids (bsb §10.1 step 1); sets without morphologies and point-neuron rows stay as given.
+ */
+function backmap(s: NetworkState, set: PlacementSet, locs: number[], side: "pre" | "post"): number[] {
+  const own = ownSet(set);
+  const filter = own.morphologyLabelFilter;
+  if (filter === null) return locs;
+  let onMorphology = false;
+  for (let i = 1; i < locs.length && !onMorphology; i += 3) onMorphology = locs[i] !== -1 || locs[i + 1] !== -1;
+  if (!onMorphology) return locs;
+  const ms = own.morphologiesIn(s, true);
+  if (ms.indices.length === 0) return locs;
+  const filtered: Array<FilteredMorphology | undefined> = [];
+  for (let i = 0; i < locs.length; i += 3) {
+    const k = locs[i + 1] === -1 ? undefined : ms.indices[locs[i]!];
+    if (k === undefined || filtered[k] !== undefined) continue;
+    const name = ms.loaders[k]!;
+    const stored = s.morphologies[name];
+    if (stored === undefined) throw new StorageError(ErrorCode.NOT_FOUND, `morphology '${name}' does not exist`, { engine: FORMAT, key: name });
+    filtered[k] = filterMorphology(toMorphology(stored, s.morphologyMeta[name] ?? { name }), filter);
+  }
+  // values beyond int32 are out of range anyway: clamp instead of letting Int32Array wrap them
+  const clamped = Int32Array.from(locs, (v) => Math.max(-2147483648, Math.min(2147483647, v)));
+  return Array.from(mapFilteredLocations(clamped, ms.indices, filtered, side));
+}
+
 interface Side {
   chunks: Array<[number, number]>;
   /** Filtered-set index → chunk-filtered index (when a label filter is set). */
@@ -97,8 +134,8 @@ interface Side {
   limit: number;
 }
 
-function side(s: NetworkState, set: PlacementSet): Side {
-  if (!(set instanceof JsonPlacementSet)) invalid(`placement set '${set.tag}' does not belong to the ${FORMAT} engine`);
+function side(s: NetworkState, placement: PlacementSet): Side {
+  const set = ownSet(placement);
   const ps = psState(s, set.tag);
   const loaded = loadedIds(ps, set.chunkFilter);
   const chunks = loaded.map((id) => [id, rowsOf(ps, id)] as [number, number]);
@@ -199,7 +236,9 @@ export class JsonConnectivitySet implements ConnectivitySet {
     }
     await this.#engine.write(options, (s) => {
       const cs = csState(s, this.tag);
-      for (const b of demux(s, pre, post, src, dst)) chunkConnectState(s, cs, b.src, b.dst, b.s, b.d);
+      const mappedSrc = backmap(s, pre, src, "pre");
+      const mappedDst = backmap(s, post, dst, "post");
+      for (const b of demux(s, pre, post, mappedSrc, mappedDst)) chunkConnectState(s, cs, b.src, b.dst, b.s, b.d);
     });
   }
 
@@ -300,20 +339,26 @@ export class JsonConnectivitySet implements ConnectivitySet {
       };
     }
     const l = idOf(sel.local);
+    const ref = (g: number): ConnectionBlockRef => ({
+      direction,
+      local: chunkFromId(l),
+      global: chunkFromId(g),
+      load: async (options?: CallOptions) => ({
+        direction,
+        local: chunkFromId(l),
+        global: chunkFromId(g),
+        ...(await engine.read(options, (s) => block(csState(s, tag), direction, l, g))),
+      }),
+    });
     if (!isSingleChunk(sel.global)) {
       return {
         async *[Symbol.asyncIterator]() {
           const globals = selection(sel.global as Iterable<ChunkLike> | undefined) ?? (await engine.read(sel, (s) => globalIds(csState(s, tag), direction, l)));
-          for (const g of globals) {
-            const b = await engine.read(sel, (s) => block(csState(s, tag), direction, l, g));
-            yield [chunkFromId(g), { direction, local: chunkFromId(l), global: chunkFromId(g), ...b }] as const;
-          }
+          for (const g of globals) yield [chunkFromId(g), ref(g)] as const;
         },
       };
     }
-    const g = idOf(sel.global);
-    const b = engine.readSync((s) => block(csState(s, tag), direction, l, g));
-    return { direction, local: chunkFromId(l), global: chunkFromId(g), ...b };
+    return ref(idOf(sel.global));
   }
 
   loadConnections(): ConnectionQuery {

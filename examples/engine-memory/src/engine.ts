@@ -34,7 +34,6 @@ import {
   encodeState,
   readMarker,
   readState,
-  readStateSync,
   stateKey,
   writeAtomic,
   writeNetworkDir,
@@ -126,13 +125,6 @@ export class JsonEngine implements Engine {
     this.check(options);
     const scope = this.#scope.getStore();
     return fn(scope ? scope.state : await this.#load());
-  }
-
-  /** @internal Synchronous read (for `nestedIterConnections` when every level is a single item). */
-  readSync<T>(fn: (s: NetworkState) => T): T {
-    this.check();
-    const scope = this.#scope.getStore();
-    return fn(scope ? scope.state : readStateSync(this.#root));
   }
 
   /**

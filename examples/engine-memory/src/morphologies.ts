@@ -68,7 +68,8 @@ function bounds(points: readonly number[]): { ldc: number[] | number; mdc: numbe
   return { ldc, mdc };
 }
 
-function toMorphology(m: StoredMorphology, meta: MorphologyMeta): Morphology {
+/** A stored morphology as the contract's `Morphology`. */
+export function toMorphology(m: StoredMorphology, meta: MorphologyMeta): Morphology {
   const labelSets: Record<number, string[]> = {};
   for (const [k, v] of Object.entries(m.labelSets)) labelSets[Number(k)] = [...v];
   const properties: Record<string, Float64Array> = {};
@@ -145,6 +146,17 @@ export class JsonMorphologyRepository implements MorphologyRepository {
 
   async getAllMeta(options?: CallOptions): Promise<Record<string, MorphologyMeta>> {
     return this.#engine.read(options, (s) => structuredClone(s.morphologyMeta));
+  }
+
+  async updateAllMeta(meta: Readonly<Record<string, Readonly<Record<string, unknown>>>>, options?: CallOptions): Promise<void> {
+    if (meta === null || typeof meta !== "object" || Array.isArray(meta)) invalid("updateAllMeta needs an object {name: meta}");
+    for (const [name, v] of Object.entries(meta)) {
+      if (v === null || typeof v !== "object" || Array.isArray(v)) invalid(`metadata of '${name}' must be an object`);
+    }
+    await this.#engine.write(options, (s) => {
+      for (const name of Object.keys(meta)) metaOf(s, name);
+      for (const [name, v] of Object.entries(meta)) s.morphologyMeta[name] = { ...s.morphologyMeta[name], ...structuredClone(v) };
+    });
   }
 
   async all(options?: CallOptions): Promise<MorphologyLoader[]> {

@@ -2,6 +2,7 @@
 import {
   ErrorCode,
   StorageError,
+  checkLabelFilter,
   chunkFromId,
   chunkId,
   chunkList,
@@ -12,6 +13,7 @@ import {
   type ChunkLike,
   type MorphologySet,
   type NdArray,
+  type PlacedCell,
   type PlacementSet,
   type PlacementSetOptions,
 } from "@strata/core-interfaces";
@@ -130,6 +132,8 @@ export class JsonPlacementSet implements PlacementSet {
   chunkFilter: number[] = [];
   /** @internal */
   labelFilter: string[] | null = null;
+  /** @internal Morphology label filter (applied by `connect`, reported by `loadMorphologies`). */
+  morphologyLabelFilter: string[] | null = null;
 
   constructor(engine: JsonEngine, tag: string, options: PlacementSetOptions = {}) {
     this.engine = engine;
@@ -193,25 +197,28 @@ export class JsonPlacementSet implements PlacementSet {
   }
 
   async loadMorphologies(options: CallOptions & { readonly allowEmpty?: boolean } = {}): Promise<MorphologySet> {
-    return this.engine.read(options, (s) => {
-      const { ps, loaded } = this.#loaded(s);
-      const loaders: string[] = [];
-      for (const id of loaded) for (const name of ps.data[String(id)]?.loaders ?? []) if (!loaders.includes(name)) loaders.push(name);
-      for (const name of loaders) {
-        if (!Object.hasOwn(s.morphologyMeta, name)) {
-          throw new StorageError(ErrorCode.NOT_FOUND, `morphology '${name}' used by placement set '${this.tag}' is not in the repository`, {
-            engine: FORMAT,
-            legacyName: "DatasetNotFoundError",
-          });
-        }
+    return this.engine.read(options, (s) => this.morphologiesIn(s, options.allowEmpty === true));
+  }
+
+  /** @internal The morphology set of the selected cells in state `s` (what `loadMorphologies` returns). */
+  morphologiesIn(s: NetworkState, allowEmpty: boolean): MorphologySet {
+    const { ps, loaded } = this.#loaded(s);
+    const loaders: string[] = [];
+    for (const id of loaded) for (const name of ps.data[String(id)]?.loaders ?? []) if (!loaders.includes(name)) loaders.push(name);
+    for (const name of loaders) {
+      if (!Object.hasOwn(s.morphologyMeta, name)) {
+        throw new StorageError(ErrorCode.NOT_FOUND, `morphology '${name}' used by placement set '${this.tag}' is not in the repository`, {
+          engine: FORMAT,
+          legacyName: "DatasetNotFoundError",
+        });
       }
-      const indices = this.#perCell(s, (c) => (c.loaders === null ? [] : c.morphology.map((i) => loaders.indexOf(c.loaders![i]!))), 1);
-      const total = loaded.reduce((n, id) => n + rowsOf(ps, id), 0);
-      if (indices.length === 0 && (total > 0 || loaders.length === 0) && options.allowEmpty !== true) {
-        throw new StorageError(ErrorCode.NOT_FOUND, "No morphology data available.", { engine: FORMAT, legacyName: "DatasetNotFoundError" });
-      }
-      return { loaders, indices: Int32Array.from(indices) };
-    });
+    }
+    const indices = this.#perCell(s, (c) => (c.loaders === null ? [] : c.morphology.map((i) => loaders.indexOf(c.loaders![i]!))), 1);
+    const total = loaded.reduce((n, id) => n + rowsOf(ps, id), 0);
+    if (indices.length === 0 && (total > 0 || loaders.length === 0) && !allowEmpty) {
+      throw new StorageError(ErrorCode.NOT_FOUND, "No morphology data available.", { engine: FORMAT, legacyName: "DatasetNotFoundError" });
+    }
+    return { loaders, indices: Int32Array.from(indices), labels: this.getMorphologyLabelFilter() };
   }
 
   loadAdditional(options?: CallOptions): Promise<Record<string, NdArray<Float64Array>>>;
@@ -361,6 +368,19 @@ export class JsonPlacementSet implements PlacementSet {
     await this.#relabel(labels, cells, "remove", options);
   }
 
+  async removeLabelsByMask(labels: readonly string[], mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<void> {
+    const n = await this.count(options);
+    if (mask.length !== n) {
+      throw new StorageError(ErrorCode.INVALID_ARGUMENT, `mask has ${mask.length} entries but the placement set has ${n} cells`, {
+        engine: FORMAT,
+        legacyName: "LabellingError",
+      });
+    }
+    const cells: number[] = [];
+    for (let i = 0; i < mask.length; i++) if (mask[i]) cells.push(i);
+    await this.#relabel(labels, cells, "remove", options);
+  }
+
   async getLabelled(labels: readonly string[] | null, options?: CallOptions): Promise<Int32Array> {
     return this.engine.read(options, (s) => {
       const { ps, loaded } = this.#loaded(s);
@@ -385,10 +405,19 @@ export class JsonPlacementSet implements PlacementSet {
   }
 
   setLabelFilter(labels: readonly string[] | null): void {
-    if (labels !== null && (!Array.isArray(labels) || !labels.every((l) => typeof l === "string"))) {
-      invalid("a label filter is null or a list of strings", "LabellingError");
-    }
-    this.labelFilter = labels === null ? null : [...labels];
+    this.labelFilter = checkLabelFilter(labels);
+  }
+
+  getLabelFilter(): string[] | null {
+    return this.labelFilter === null ? null : [...this.labelFilter];
+  }
+
+  setMorphologyLabelFilter(labels: readonly string[] | null): void {
+    this.morphologyLabelFilter = checkLabelFilter(labels, "morphology label filter");
+  }
+
+  getMorphologyLabelFilter(): string[] | null {
+    return this.morphologyLabelFilter === null ? null : [...this.morphologyLabelFilter];
   }
 
   setChunkFilter(chunks: Iterable<ChunkLike> | null): void {
@@ -455,6 +484,15 @@ export class JsonPlacementSet implements PlacementSet {
         delete ps.data[key];
       }
     });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<PlacedCell> {
+    const positions = await this.loadPositions();
+    const ms = await this.loadMorphologies({ allowEmpty: true });
+    for (let i = 0; i < positions.length / 3; i++) {
+      const k = ms.indices[i];
+      yield [[positions[i * 3]!, positions[i * 3 + 1]!, positions[i * 3 + 2]!], k === undefined ? undefined : ms.loaders[k]];
+    }
   }
 }
 

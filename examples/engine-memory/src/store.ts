@@ -11,7 +11,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, StorageError, fromSystemError, throwIfAborted, type MorphologyMeta } from "@strata/core-interfaces";
@@ -232,19 +231,6 @@ export async function readState(root: string): Promise<{ state: NetworkState; ke
   } catch (err) {
     if (systemCode(err) === "ENOENT" || systemCode(err) === "ENOTDIR") {
       throw new StorageError(ErrorCode.NOT_FOUND, `no network at ${root} (create() it first)`, { path: root, engine: FORMAT, cause: err });
-    }
-    throw fromSystemError(err, { path: file, engine: FORMAT });
-  }
-}
-
-/** Synchronous variant of {@link readState} (only for the synchronous corner of the API). */
-export function readStateSync(root: string): NetworkState {
-  const file = join(root, STATE_FILE);
-  try {
-    return decodeState(readFileSync(file, "utf8"), file);
-  } catch (err) {
-    if (systemCode(err) === "ENOENT") {
-      throw new StorageError(ErrorCode.NOT_FOUND, `no network at ${root}`, { path: root, engine: FORMAT, cause: err });
     }
     throw fromSystemError(err, { path: file, engine: FORMAT });
   }

@@ -115,7 +115,7 @@ describe("strata demo --small", () => {
     const meshes = await inspectJson(path.join(dir, "meshes.sfd"));
     expect(meshes["plugin"]).toBe("strata-fsdict");
     const s = meshes["summary"];
-    expect(s).toMatchObject({ format: "fs-dictionary", kind: "MeshStorage", size: 8, codecs: { zlib: 8 }, entriesTruncated: false, version: "1.0" });
+    expect(s).toMatchObject({ format: "fs-dictionary", kind: "MeshStorage", size: 8, codecs: { "shuffle-lz4": 8 }, entriesTruncated: false, version: "1.2" });
     expect(s.entries.map((e: { key: string }) => e.key)).toEqual(["1000", "1001", "1002", "1003", "1004", "1005", "1006", "1007"]);
     expect(s.rawBytes).toBe(s.entries.reduce((a: number, e: { rawBytes: number }) => a + e.rawBytes, 0));
     expect(s.compressionRatio).toBeCloseTo(s.rawBytes / s.storedBytes, 2);

@@ -6,9 +6,14 @@
  * Array conventions: positions/rotations are flat `Float64Array`s of N×3 values; cell ids,
  * indices and location triples `(cell, branch, point)` are `Int32Array`s (N or N×3 values);
  * chunk ids are plain numbers (< 2^48, exact).
+ *
+ * Also here: the engine-independent semantics of morphology label filters
+ * ({@link filterMorphology}, {@link mapFilteredLocations}), so every engine cuts morphologies and
+ * maps connection locations back the same way.
  */
 import type { Chunk, ChunkLike } from "./chunks.js";
 import type { CallOptions, Closeable, NdArray } from "./common.js";
+import { ErrorCode, StorageError } from "./errors.js";
 
 /** Connection direction of a local chunk group: `inc` (local = post) or `out` (local = pre). */
 export type Direction = "inc" | "out";
@@ -122,7 +127,16 @@ export interface MorphologySet {
   readonly loaders: readonly string[];
   /** Per cell, an index into `loaders`. */
   readonly indices: Int32Array;
+  /**
+   * The placement set's morphology label filter at load time (`null` or absent: none). The cells'
+   * morphologies are meant to be used cut down to it: apply {@link filterMorphology} to each loaded
+   * morphology. Ignored when the set is passed to {@link PlacementSet.appendData}.
+   */
+  readonly labels?: readonly string[] | null;
 }
+
+/** One cell of a placement set's iteration: its position and its morphology name (`undefined` without one). */
+export type PlacedCell = readonly [position: readonly [number, number, number], morphology: string | undefined];
 
 /** Data appended to one chunk of a placement set. */
 export interface AppendData {
@@ -166,8 +180,13 @@ export interface PlacementSet {
   label(labels: readonly string[], cells: ArrayLike<number>, options?: CallOptions): Promise<void>;
   /** Adds labels to the cells where `mask` is true (mask length = `count()`). */
   labelByMask(labels: readonly string[], mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<void>;
-  /** Removes labels from cells. */
+  /** Removes labels from cells (ids relative to the label-filtered set, as for `label`). */
   removeLabels(labels: readonly string[], cells: ArrayLike<number>, options?: CallOptions): Promise<void>;
+  /**
+   * Removes labels from the cells where `mask` is true; `INVALID_ARGUMENT` when the mask length is
+   * not `count()` (upstream `remove_labels_by_mask`, [v7]).
+   */
+  removeLabelsByMask(labels: readonly string[], mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<void>;
   /** Indices of cells matching `labels` (`null` = all, `[]` = unlabelled). */
   getLabelled(labels: readonly string[] | null, options?: CallOptions): Promise<Int32Array>;
   /** Per-cell 0/1 mask of cells matching `labels`. */
@@ -176,6 +195,29 @@ export interface PlacementSet {
   getUniqueLabels(options?: CallOptions): Promise<string[][]>;
   /** Filter used by every loader (`null` = none, `[]` = unlabelled cells only). */
   setLabelFilter(labels: readonly string[] | null): void;
+  /** The label filter (a copy; `null` = none). */
+  getLabelFilter(): string[] | null;
+  /**
+   * Restricts the set's morphologies to their labelled points (upstream
+   * `set_morphology_label_filter`); `null` removes the filter. It is not stored in the network.
+   *
+   * - {@link PlacementSet.loadMorphologies} reports the filter in {@link MorphologySet.labels};
+   *   the morphologies are then meant to be used cut down with {@link filterMorphology}: each
+   *   branch keeps its runs of matching points, each run becoming a branch (bsb's `as_filtered`).
+   * - {@link ConnectivitySet.connect} treats the `(branch, point)` of every location on this set's
+   *   cells as ids **in the filtered morphology** and stores the original branch and point ids
+   *   ({@link mapFilteredLocations}): `OUT_OF_BOUNDS` for a branch or point beyond the filtered
+   *   morphology, `INVALID_ARGUMENT` for `-1` in only one of the two columns. Point-neuron rows
+   *   (`-1, -1`) and sets without morphologies are stored unchanged.
+   * - A point matches when its label set contains any of `labels`, or equals `labels` exactly, so
+   *   `[]` keeps the unlabelled points (the same rule as the cell label filter; upstream's `[]`
+   *   keeps nothing).
+   *
+   * `INVALID_ARGUMENT` when `labels` is neither `null` nor a list of strings.
+   */
+  setMorphologyLabelFilter(labels: readonly string[] | null): void;
+  /** The morphology label filter (a copy; `null` = none). */
+  getMorphologyLabelFilter(): string[] | null;
   /** Restricts every loader to these chunks (`null` or empty = all). */
   setChunkFilter(chunks: Iterable<ChunkLike> | null): void;
   /** Adds a chunk to the filter (deduplicated). */
@@ -194,6 +236,8 @@ export interface PlacementSet {
   getChunkStats(options?: CallOptions): Promise<Record<string, number>>;
   /** Deletes the data of the given chunks (all when omitted), keeping every statistic right. */
   clear(chunks?: Iterable<ChunkLike>, options?: CallOptions): Promise<void>;
+  /** Iterates the selected cells (both filters applied) as `[position, morphology name]` (bsb's `__iter__`). */
+  [Symbol.asyncIterator](): AsyncIterator<PlacedCell>;
 }
 
 /** Connection locations: N×3 `(cell, branch, point)` triples, or 1-D cell ids. */
@@ -223,10 +267,28 @@ export interface IterSelection extends CallOptions {
   readonly global?: ChunkLike | Iterable<ChunkLike>;
 }
 
-/** A level of nested iteration: a key (direction or chunk) and what lies below it. */
-export type NestedConnections =
-  | AsyncIterable<readonly [Direction | Chunk, NestedConnections]>
-  | ConnectionBlock;
+/**
+ * A block of {@link ConnectivitySet.nestedIterConnections}, read when
+ * {@link ConnectionBlockRef.load} is called (so walking the levels reads no connection data, and a
+ * skipped block is never read).
+ */
+export interface ConnectionBlockRef {
+  /** Direction of the local group. */
+  readonly direction: Direction;
+  /** The local chunk. */
+  readonly local: Chunk;
+  /** The global chunk. */
+  readonly global: Chunk;
+  /** Reads the block (two empty arrays when it holds no rows). */
+  load(options?: CallOptions): Promise<ConnectionBlock>;
+}
+
+/**
+ * A level of nested iteration: an async iterable of `[key, level below]` pairs (the key is a
+ * direction or a chunk), or, at the bottom, a {@link ConnectionBlockRef}. Tell them apart with
+ * `"load" in node`.
+ */
+export type NestedConnections = AsyncIterable<readonly [Direction | Chunk, NestedConnections]> | ConnectionBlockRef;
 
 /** Connections converted to placement-set-global cell ids. */
 export interface ConnectionQuery {
@@ -273,7 +335,12 @@ export interface ConnectivitySet {
   loadLocalConnections(direction: Direction, local: ChunkLike, options?: CallOptions): Promise<{ readonly localLocs: Int32Array; readonly globalChunks: Float64Array; readonly globalLocs: Int32Array }>;
   /** Blocks in bsb's order (directions, local chunks ascending, global chunks ascending). */
   flatIterConnections(selection?: IterSelection): AsyncIterable<ConnectionBlock>;
-  /** Nested iteration (direction → local → global → block) collapsing single selections. */
+  /**
+   * Nested iteration in bsb's order: direction (`inc`, `out`) → local chunks → global chunks →
+   * block. A level whose selection is a single item is skipped, so with a direction, one local and
+   * one global chunk the result is the block reference itself; otherwise it is an async iterable
+   * of `[key, level below]`. Blocks are references: call `load()` to read one.
+   */
   nestedIterConnections(selection?: IterSelection): NestedConnections;
   /** Query returning global cell ids. */
   loadConnections(): ConnectionQuery;
@@ -349,6 +416,12 @@ export interface MorphologyRepository {
   getMeta(name: string, options?: CallOptions): Promise<MorphologyMeta>;
   /** Metadata of every morphology (`{}` when none). */
   getAllMeta(options?: CallOptions): Promise<Record<string, MorphologyMeta>>;
+  /**
+   * Merges metadata into the stored metadata of each named morphology, key by key (upstream
+   * `update_all_meta`); `NOT_FOUND` (nothing written) when a name is not stored, `INVALID_ARGUMENT`
+   * when a value is not an object.
+   */
+  updateAllMeta(meta: Readonly<Record<string, Readonly<Record<string, unknown>>>>, options?: CallOptions): Promise<void>;
   /** Loaders of every morphology. */
   all(options?: CallOptions): Promise<MorphologyLoader[]>;
   /** Loaders of the morphologies picked by any selector (`[]` without selectors). */
@@ -399,4 +472,249 @@ export interface FileStore {
   storeActiveConfig(config: Record<string, unknown>, options?: CallOptions): Promise<string>;
   /** The active configuration; `NOT_FOUND` when none is stored. */
   loadActiveConfig(options?: CallOptions): Promise<Record<string, unknown>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Morphology label filters (engine-independent semantics of `setMorphologyLabelFilter`)
+
+/** A morphology cut down to the points matching a label filter, with the way back to the stored ids. */
+export interface FilteredMorphology {
+  /**
+   * The filtered morphology: every run of consecutive matching points of a stored branch is a
+   * branch, in depth-first order; label sets, properties and metadata are kept.
+   */
+  readonly morphology: Morphology;
+  /** Per filtered branch, the index of the stored branch it was cut from. */
+  readonly sourceBranches: Int32Array;
+  /** Per filtered branch, the index within its stored branch of its first point. */
+  readonly sourceOffsets: Int32Array;
+}
+
+function badArgument(message: string): StorageError {
+  return new StorageError(ErrorCode.INVALID_ARGUMENT, message, { legacyName: "ValueError" });
+}
+
+/**
+ * Validates a label filter argument (`null` or a list of strings); `INVALID_ARGUMENT` otherwise.
+ * Returns a copy.
+ */
+export function checkLabelFilter(labels: readonly string[] | null, what = "label filter"): string[] | null {
+  if (labels === null) return null;
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === "string")) {
+    throw new StorageError(ErrorCode.INVALID_ARGUMENT, `a ${what} is null or a list of strings, got ${String(labels)}`, { legacyName: "LabellingError" });
+  }
+  return [...labels];
+}
+
+/**
+ * Cuts a morphology down to the points whose label set contains any of `labels`, or equals
+ * `labels` exactly (so `[]` keeps the unlabelled points) — bsb's `as_filtered`:
+ *
+ * - stored branches are visited depth-first (roots in index order, children in index order);
+ * - every run of consecutive matching points of a branch becomes a branch; the runs of one branch
+ *   are chained (each the child of the previous), the first is attached to the last run of the
+ *   nearest ancestor that kept points (a root when there is none), and the children of a branch
+ *   attach to its last run;
+ * - branches without matching points disappear; points outside every branch are dropped.
+ *
+ * `labels === null` returns the morphology unchanged with the identity mapping.
+ * `INVALID_ARGUMENT` for a malformed morphology or filter.
+ *
+ * @example
+ * ```ts
+ * const { morphology, sourceBranches, sourceOffsets } = filterMorphology(m, ["dendrites"]);
+ * // point p of filtered branch b is point p + sourceOffsets[b] of stored branch sourceBranches[b]
+ * ```
+ */
+export function filterMorphology(m: Morphology, labels: readonly string[] | null): FilteredMorphology {
+  const filter = checkLabelFilter(labels, "morphology label filter");
+  const n = m.radii.length;
+  const nb = m.branchEnds.length;
+  if (m.points.length !== n * 3 || m.labels.length !== n || m.branchParents.length !== nb) {
+    throw badArgument("malformed morphology: points, radii, labels or branch arrays differ in length");
+  }
+  let prevEnd = 0;
+  for (let b = 0; b < nb; b++) {
+    const e = m.branchEnds[b]!;
+    if (e < prevEnd || e > n) throw badArgument(`malformed morphology: branch ${b} ends at ${e}, outside [${prevEnd}, ${n}]`);
+    prevEnd = e;
+  }
+  if (filter === null) {
+    return { morphology: m, sourceBranches: Int32Array.from({ length: nb }, (_, i) => i), sourceOffsets: new Int32Array(nb) };
+  }
+  const want = new Set(filter);
+  // label-set id → match, decided once per id
+  const matchById = new Map<number, boolean>();
+  const matches = (id: number): boolean => {
+    let hit = matchById.get(id);
+    if (hit === undefined) {
+      const set = m.labelSets[id];
+      hit = set !== undefined && (set.some((l) => want.has(l)) || (set.length === want.size && set.every((l) => want.has(l))));
+      matchById.set(id, hit);
+    }
+    return hit;
+  };
+  const parentOf = (b: number): number => {
+    const p = m.branchParents[b]!;
+    return p >= 0 && p < nb && p !== b ? p : -1;
+  };
+  // depth-first pre-order of the stored branches
+  const children: number[][] = Array.from({ length: nb }, () => []);
+  const roots: number[] = [];
+  for (let b = 0; b < nb; b++) {
+    const p = parentOf(b);
+    if (p < 0) roots.push(b);
+    else children[p]!.push(b);
+  }
+  const order: number[] = [];
+  const seen = new Uint8Array(nb);
+  const stack = [...roots].reverse();
+  while (stack.length > 0) {
+    const b = stack.pop()!;
+    if (seen[b]) continue;
+    seen[b] = 1;
+    order.push(b);
+    const ch = children[b]!;
+    for (let k = ch.length - 1; k >= 0; k--) stack.push(ch[k]!);
+  }
+  if (order.length !== nb) throw badArgument("malformed morphology: the branch graph has a cycle");
+  // last filtered branch standing in for each stored branch (−1: none)
+  const copyOf = new Int32Array(nb).fill(-1);
+  const rows: number[] = [];
+  const ends: number[] = [];
+  const parents: number[] = [];
+  const sources: number[] = [];
+  const offsets: number[] = [];
+  for (const b of order) {
+    const start = b === 0 ? 0 : m.branchEnds[b - 1]!;
+    const end = m.branchEnds[b]!;
+    const p = parentOf(b);
+    let last = -1;
+    let r = start;
+    while (r < end) {
+      if (!matches(m.labels[r]!)) {
+        r++;
+        continue;
+      }
+      const runStart = r;
+      while (r < end && matches(m.labels[r]!)) rows.push(r++);
+      parents.push(last >= 0 ? last : p >= 0 ? copyOf[p]! : -1);
+      sources.push(b);
+      offsets.push(runStart - start);
+      ends.push(rows.length);
+      last = ends.length - 1;
+    }
+    copyOf[b] = last >= 0 ? last : p >= 0 ? copyOf[p]! : -1;
+  }
+  const k = rows.length;
+  const points = new Float64Array(k * 3);
+  const radii = new Float64Array(k);
+  const pointLabels = new Int32Array(k);
+  const props = Object.entries(m.properties).map(([name, v]) => [name, v, new Float64Array(k)] as const);
+  for (let i = 0; i < k; i++) {
+    const r = rows[i]!;
+    points[i * 3] = m.points[r * 3]!;
+    points[i * 3 + 1] = m.points[r * 3 + 1]!;
+    points[i * 3 + 2] = m.points[r * 3 + 2]!;
+    radii[i] = m.radii[r]!;
+    pointLabels[i] = m.labels[r]!;
+    for (const [, src, dst] of props) dst[i] = src[r]!;
+  }
+  const morphology: Morphology = {
+    points,
+    radii,
+    labels: pointLabels,
+    labelSets: m.labelSets,
+    properties: Object.fromEntries(props.map(([name, , dst]) => [name, dst])),
+    branchEnds: Int32Array.from(ends),
+    branchParents: Int32Array.from(parents),
+    ...(m.meta === undefined ? {} : { meta: m.meta }),
+  };
+  return { morphology, sourceBranches: Int32Array.from(sources), sourceOffsets: Int32Array.from(offsets) };
+}
+
+/**
+ * Maps connection locations `(cell, branch, point)` given on filtered morphologies back to the
+ * stored branch and point ids (what {@link ConnectivitySet.connect} does for a placement set with
+ * a morphology label filter). Returns a new array; `locs` is not modified.
+ *
+ * @param locs - flat N×3 locations; rows with `branch = point = −1` (point neurons) stay as they are
+ * @param indices - per cell of the set (the `cell` column indexes it), an index into `filtered`
+ *   (the `indices` of {@link PlacementSet.loadMorphologies})
+ * @param filtered - per morphology loader, its {@link filterMorphology} result (only the loaders
+ *   of the mapped cells are needed)
+ * @param side - reported in `OUT_OF_BOUNDS` errors
+ * @throws `INVALID_ARGUMENT` for `−1` in only one of branch/point, or other negative values;
+ *   `OUT_OF_BOUNDS` (with `side`, `count`, `max`, `limit`) for a cell without a morphology, a
+ *   branch beyond the filtered morphology or a point beyond its filtered branch.
+ */
+export function mapFilteredLocations(
+  locs: Int32Array,
+  indices: ArrayLike<number>,
+  filtered: ReadonlyArray<FilteredMorphology | undefined>,
+  side: "pre" | "post",
+): Int32Array {
+  if (locs.length % 3 !== 0) throw badArgument(`${side}synaptic locations: ${locs.length} values are not N×3`);
+  const rows = locs.length / 3;
+  const semi: number[] = [];
+  const negative: number[] = [];
+  let bad = 0;
+  let firstBad: { what: string; value: number; limit: number } | undefined;
+  let max = -Infinity;
+  const oob = (what: string, value: number, limit: number): void => {
+    bad++;
+    if (value > max) max = value;
+    firstBad ??= { what, value, limit };
+  };
+  for (let i = 0; i < rows; i++) {
+    const b = locs[i * 3 + 1]!;
+    const p = locs[i * 3 + 2]!;
+    if ((b === -1) !== (p === -1)) {
+      semi.push(i);
+      continue;
+    }
+    if (b === -1) continue;
+    if (b < 0 || p < 0) {
+      negative.push(i);
+      continue;
+    }
+    const cell = locs[i * 3]!;
+    const f = cell >= 0 && cell < indices.length ? filtered[indices[cell]!] : undefined;
+    if (f === undefined) {
+      oob(`cell ${cell} (the set has ${indices.length} cells with a morphology)`, cell, indices.length);
+      continue;
+    }
+    const branches = f.sourceBranches.length;
+    if (b >= branches) {
+      oob(`branch ${b} of cell ${cell} (its filtered morphology has ${branches} branches)`, b, branches);
+      continue;
+    }
+    const ends = f.morphology.branchEnds;
+    const size = ends[b]! - (b === 0 ? 0 : ends[b - 1]!);
+    if (p >= size) oob(`point ${p} of branch ${b} of cell ${cell} (the filtered branch has ${size} points)`, p, size);
+  }
+  if (semi.length > 0) {
+    throw badArgument(`Invalid ${side}synaptic locations at rows ${semi.slice(0, 10).join(", ")}: -1 needs to occur in either none or both of the branch and point columns.`);
+  }
+  if (negative.length > 0) {
+    throw badArgument(`Invalid ${side}synaptic locations at rows ${negative.slice(0, 10).join(", ")}: negative values are not valid morphology locations.`);
+  }
+  if (firstBad !== undefined) {
+    throw new StorageError(ErrorCode.OUT_OF_BOUNDS, `Received ${bad} out of bounds ${side}synaptic morphology locations under the morphology label filter, e.g. ${firstBad.what}.`, {
+      side,
+      count: bad,
+      max,
+      limit: firstBad.limit,
+      legacyName: "LocationOutOfBoundsError",
+    });
+  }
+  const out = locs.slice();
+  for (let i = 0; i < rows; i++) {
+    const b = out[i * 3 + 1]!;
+    if (b === -1) continue;
+    const f = filtered[indices[out[i * 3]!]!]!;
+    out[i * 3 + 2] = out[i * 3 + 2]! + f.sourceOffsets[b]!;
+    out[i * 3 + 1] = f.sourceBranches[b]!;
+  }
+  return out;
 }

@@ -7,16 +7,22 @@ import {
   chunkFromId,
   chunkId,
   chunkList,
+  filterMorphology,
+  isStorageError,
+  mapFilteredLocations,
   toChunk,
   type CallOptions,
   type Chunk,
   type ChunkLike,
   type ConnectionBlock,
+  type ConnectionBlockRef,
   type ConnectionQuery,
   type ConnectivitySet,
   type Direction,
   type IterSelection,
+  type FilteredMorphology,
   type LocationsInput,
+  type MorphologyRepository,
   type NestedConnections,
   type NdArray,
   type PlacementSet,
@@ -25,7 +31,8 @@ import { asJson, asNumber, asNumbers, asString, enc, expectObject } from "./attr
 import { blockRanges, emptyLayout, planInsert, type BlockLayout } from "./blocks.js";
 import { demux, type ChunkCount } from "./demux.js";
 import { indexStats } from "./filters.js";
-import { addConnections, readInt32Rows, rootStats, setRootStats, sortIdNames, toInt64Scratch, type EngineContext } from "./network.js";
+import { Hdf5MorphologyRepository } from "./morphologies.js";
+import { addConnections, readInt32Rows, rootStats, setRootStats, sortIdNames, type EngineContext, type ScratchBuffers } from "./network.js";
 import type { Session } from "./tx.js";
 
 const DIRS: readonly Direction[] = ["inc", "out"];
@@ -170,16 +177,22 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     const key = `${group}#layout`;
     const hit = s.caches.get(key) as BlockLayout | undefined;
     if (hit !== undefined) return hit;
-    if (s.file.kind(group) !== "group") return undefined;
-    // every attribute of the group is the layout (chunk_list and one pointer per block): read them at once
-    const attrs = s.file.readAttrs(group);
+    // every attribute of the group is the layout (chunk_list and one pointer per block): read them
+    // at once; a missing group fails the read (no separate existence lookup)
+    let attrs: Map<string, unknown>;
+    try {
+      attrs = s.file.readAttrs(group);
+    } catch (err) {
+      if (isStorageError(err, "NOT_FOUND")) return undefined;
+      throw err;
+    }
     const cl = asNumbers(attrs.get("chunk_list")) ?? [];
     const order: number[] = [];
     for (let i = 0; i + 2 < cl.length; i += 3) order.push(chunkId([cl[i]!, cl[i + 1]!, cl[i + 2]!]));
     const ptr = new Map<number, number>();
     for (const id of order) ptr.set(id, asNumber(attrs.get(String(id))) ?? 0);
     const ll = `${group}/local_locs`;
-    const length = s.file.kind(ll) === "dataset" ? (s.file.dataset(ll).shape[0] ?? 0) : 0;
+    const length = s.file.maybeDataset(ll)?.shape[0] ?? 0;
     const layout: BlockLayout = { order, ptr, length };
     s.caches.set(key, layout);
     return layout;
@@ -255,8 +268,8 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     const si = chunkId(src);
     const di = chunkId(dst);
     // converted to the file's int64 once (each side is written twice: inc and out)
-    const src64 = toInt64Scratch(srcLocs, 0);
-    const dst64 = toInt64Scratch(dstLocs, 1);
+    const src64 = this.ctx.buffers.int64(srcLocs, 0);
+    const dst64 = this.ctx.buffers.int64(dstLocs, 1);
     this.insert(s, "inc", di, si, dst64, src64);
     this.insert(s, "out", si, di, src64, dst64);
     const stats = this.stats(s);
@@ -276,7 +289,7 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
       let total = 0;
       for (const name of s.file.list(`${this.path}/inc`)) {
         const p = `${this.path}/inc/${name}/local_locs`;
-        if (s.file.kind(p) === "dataset") total += s.file.dataset(p).shape[0] ?? 0;
+        total += s.file.maybeDataset(p)?.shape[0] ?? 0;
       }
       return total;
     }, options);
@@ -289,11 +302,14 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     if (src.length !== dst.length) throw invalid(`source and destination have unequal lengths (${src.length / 3} and ${dst.length / 3})`);
     if (src.length === 0) return;
     await this.ctx.write(async (s) => {
-      await translateLabels(pre, src, "pre");
-      await translateLabels(post, dst, "post");
+      const morphologies = new Hdf5MorphologyRepository(this.ctx);
+      const srcMapped = await backmapMorphologies(pre, src, "pre", morphologies);
+      const dstMapped = await backmapMorphologies(post, dst, "post", morphologies);
+      await translateLabels(pre, srcMapped, "pre");
+      await translateLabels(post, dstMapped, "post");
       const preCounts = await loadedCounts(pre);
       const postCounts = await loadedCounts(post);
-      const blocks = demux(preCounts, postCounts, src, dst);
+      const blocks = demux(preCounts, postCounts, srcMapped, dstMapped);
       for (const b of blocks) this.chunkConnectSync(s, b.src, b.dst, b.srcLocs, b.dstLocs);
     }, options);
   }
@@ -346,8 +362,8 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     const n = r.end - r.start;
     const localLocs = new Int32Array(n * 3);
     const globalLocs = new Int32Array(n * 3);
-    readInt32Rows(s.file.dataset(`${group}/local_locs`), r.start, r.end, localLocs, 0, `${group}/local_locs`);
-    readInt32Rows(s.file.dataset(`${group}/global_locs`), r.start, r.end, globalLocs, 0, `${group}/global_locs`);
+    readInt32Rows(s.file.dataset(`${group}/local_locs`), r.start, r.end, localLocs, 0, `${group}/local_locs`, 3, 0, this.ctx.buffers);
+    readInt32Rows(s.file.dataset(`${group}/global_locs`), r.start, r.end, globalLocs, 0, `${group}/global_locs`, 3, 0, this.ctx.buffers);
     return { localLocs, globalLocs };
   }
 
@@ -374,8 +390,8 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
           legacyName: "KeyError",
         });
       }
-      const localLocs = readAllInt32(s, `${group}/local_locs`, l.length);
-      const globalLocs = readAllInt32(s, `${group}/global_locs`, l.length);
+      const localLocs = readAllInt32(s, `${group}/local_locs`, l.length, this.ctx.buffers);
+      const globalLocs = readAllInt32(s, `${group}/global_locs`, l.length, this.ctx.buffers);
       const globalChunks = new Float64Array(l.length);
       for (const b of blockRanges(l)) globalChunks.fill(b.id, b.start, b.end);
       return { localLocs, globalChunks, globalLocs };
@@ -408,50 +424,34 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
     const localSingle = selection.local !== undefined && isSingleChunk(selection.local);
     const globalSingle = selection.global !== undefined && isSingleChunk(selection.global);
     const levelGlobal = (dir: Direction, local: Chunk): NestedConnections => {
-      if (globalSingle) return this.lazyBlock(dir, local, toChunk(selection.global as ChunkLike));
-      return this.iterLevel(async () => {
+      if (globalSingle) return this.blockRef(dir, local, toChunk(selection.global as ChunkLike));
+      return iterLevel(async () => {
         const globals = selection.global === undefined ? await this.getGlobalChunks(dir, local, selection) : selList(selection.global);
-        return globals.map((g) => [g, this.lazyBlock(dir, local, g)] as const);
+        return globals.map((g) => [g, this.blockRef(dir, local, g)] as const);
       });
     };
     const levelLocal = (dir: Direction): NestedConnections => {
       if (localSingle) return levelGlobal(dir, toChunk(selection.local as ChunkLike));
-      return this.iterLevel(async () => {
+      return iterLevel(async () => {
         const locals = selection.local === undefined ? await this.getLocalChunks(dir, selection) : selList(selection.local);
         return locals.map((l) => [l, levelGlobal(dir, l)] as const);
       });
     };
     if (selection.direction !== undefined) return levelLocal(checkDir(selection.direction));
-    return this.iterLevel(async () => DIRS.map((d) => [d, levelLocal(d)] as const));
+    return iterLevel(async () => DIRS.map((d) => [d, levelLocal(d)] as const));
   }
 
-  private iterLevel(
-    items: () => Promise<ReadonlyArray<readonly [Direction | Chunk, NestedConnections | Promise<NestedConnections>]>>,
-  ): AsyncIterable<readonly [Direction | Chunk, NestedConnections]> {
-    return {
-      [Symbol.asyncIterator]: async function* () {
-        for (const [k, v] of await items()) yield [k, await v] as const;
-      },
-    };
-  }
-
-  /**
-   * A block leaf: a thenable resolving to the loaded {@link ConnectionBlock} (levels await it
-   * before yielding, so iterated leaves are plain blocks).
-   */
-  private lazyBlock(dir: Direction, local: Chunk, global: Chunk): NestedConnections {
-    const load = (): Promise<ConnectionBlock> =>
-      this.loadBlockConnections(dir, local, global).then((b) => ({ direction: dir, local, global, localLocs: b.localLocs, globalLocs: b.globalLocs }));
+  /** A block leaf of nested iteration: read on `load()`. */
+  private blockRef(dir: Direction, local: Chunk, global: Chunk): ConnectionBlockRef {
     return {
       direction: dir,
       local,
       global,
-      localLocs: new Int32Array(0),
-      globalLocs: new Int32Array(0),
-      then(resolve: (v: ConnectionBlock) => unknown, reject: (e: unknown) => unknown): void {
-        load().then(resolve, reject);
+      load: async (options?: CallOptions): Promise<ConnectionBlock> => {
+        const b = await this.loadBlockConnections(dir, local, global, options);
+        return { direction: dir, local, global, localLocs: b.localLocs, globalLocs: b.globalLocs };
       },
-    } as ConnectionBlock;
+    };
   }
 
   /** @inheritDoc */
@@ -482,7 +482,7 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
         doomed.push(g);
         for (const name of s.file.list(g)) {
           const p = `${g}/${name}/global_locs`;
-          const n = s.file.kind(p) === "dataset" ? (s.file.dataset(p).shape[0] ?? 0) : 0;
+          const n = s.file.maybeDataset(p)?.shape[0] ?? 0;
           const e = root[name];
           if (e !== undefined) e.connections[dir] = Math.max(0, e.connections[dir] - n);
         }
@@ -518,15 +518,24 @@ export class Hdf5ConnectivitySet implements ConnectivitySet {
   }
 }
 
+/** One level of nested iteration; its keys are listed when iteration starts. */
+function iterLevel(items: () => Promise<ReadonlyArray<readonly [Direction | Chunk, NestedConnections]>>): AsyncIterable<readonly [Direction | Chunk, NestedConnections]> {
+  return {
+    [Symbol.asyncIterator]: async function* () {
+      yield* await items();
+    },
+  };
+}
+
 function checkDir(d: Direction): Direction {
   if (d !== "inc" && d !== "out") throw invalid(`direction must be 'inc' or 'out', got '${String(d)}'`);
   return d;
 }
 
-function readAllInt32(s: Session, path: string, rows: number): Int32Array {
+function readAllInt32(s: Session, path: string, rows: number, buffers: ScratchBuffers): Int32Array {
   if (rows === 0) return new Int32Array(0);
   const out = new Int32Array(rows * 3);
-  readInt32Rows(s.file.dataset(path), 0, rows, out, 0, path);
+  readInt32Rows(s.file.dataset(path), 0, rows, out, 0, path, 3, 0, buffers);
   return out;
 }
 
@@ -539,11 +548,33 @@ async function loadedCounts(ps: PlacementSet): Promise<ChunkCount[]> {
   return chunks.map((c) => ({ chunk: c, count: stats[String(chunkId(c))] ?? 0 }));
 }
 
+/**
+ * §10.1 step 1: with a morphology label filter, `(branch, point)` ids given on the filtered
+ * morphologies become the stored ids. Sets without morphologies and point-neuron rows are left
+ * alone (upstream maps only when the set has morphologies).
+ */
+async function backmapMorphologies(ps: PlacementSet, locs: Int32Array, side: "pre" | "post", repo: MorphologyRepository): Promise<Int32Array> {
+  const filter = ps.getMorphologyLabelFilter();
+  if (filter === null) return locs;
+  let onMorphology = false;
+  for (let i = 1; i < locs.length && !onMorphology; i += 3) onMorphology = locs[i] !== -1 || locs[i + 1] !== -1;
+  if (!onMorphology) return locs;
+  const ms = await ps.loadMorphologies({ allowEmpty: true });
+  if (ms.indices.length === 0) return locs;
+  // only the morphologies of the cells being mapped are loaded and filtered, once each
+  const used = new Set<number>();
+  for (let i = 0; i < locs.length; i += 3) {
+    const cell = locs[i]!;
+    if (locs[i + 1] !== -1 && cell >= 0 && cell < ms.indices.length) used.add(ms.indices[cell]!);
+  }
+  const filtered: Array<FilteredMorphology | undefined> = new Array<FilteredMorphology | undefined>(ms.loaders.length);
+  for (const k of used) filtered[k] = filterMorphology(await repo.load(ms.loaders[k]!), filter);
+  return mapFilteredLocations(locs, ms.indices, filtered, side);
+}
+
 /** [v7]: with a label filter, set indices are translated to chunk-filtered indices (in place). */
 async function translateLabels(ps: PlacementSet, locs: Int32Array, side: "pre" | "post"): Promise<void> {
-  const internal = ps as PlacementSet & { getLabelFilter?: () => string[] | null };
-  const filter = typeof internal.getLabelFilter === "function" ? internal.getLabelFilter() : null;
-  if (filter === null) return;
+  if (ps.getLabelFilter() === null) return;
   const local = await ps.convertToLocal(await ps.loadIds());
   let bad = 0;
   let max = -Infinity;
@@ -620,7 +651,7 @@ class Hdf5ConnectionQuery implements ConnectionQuery {
         const base = s.file.kind(`${p}/chunks`) === "group" ? `${p}/chunks` : p;
         for (const name of sortIdNames(s.file.list(base))) {
           const d = `${base}/${name}/position`;
-          stats[name] = s.file.kind(d) === "dataset" ? (s.file.dataset(d).shape[0] ?? 0) : 0;
+          stats[name] = s.file.maybeDataset(d)?.shape[0] ?? 0;
         }
       }
     }
@@ -653,8 +684,8 @@ class Hdf5ConnectionQuery implements ConnectionQuery {
       for (const b of blocks) {
         const n = b.end - b.start;
         if (n === 0) continue;
-        copyShifted(s, `${b.group}/local_locs`, b.start, b.end, localAll, row, localOff.get(chunkId(b.local)) ?? 0);
-        copyShifted(s, `${b.group}/global_locs`, b.start, b.end, globalAll, row, globalOff.get(chunkId(b.global)) ?? 0);
+        copyShifted(s, `${b.group}/local_locs`, b.start, b.end, localAll, row, localOff.get(chunkId(b.local)) ?? 0, this.ctx.buffers);
+        copyShifted(s, `${b.group}/global_locs`, b.start, b.end, globalAll, row, globalOff.get(chunkId(b.global)) ?? 0, this.ctx.buffers);
         row += n;
       }
       return this.st.direction === "out" ? { pre: localAll, post: globalAll } : { pre: globalAll, post: localAll };
@@ -672,8 +703,8 @@ class Hdf5ConnectionQuery implements ConnectionQuery {
         const localLocs = new Int32Array(n * 3);
         const globalLocs = new Int32Array(n * 3);
         if (n > 0) {
-          copyShifted(s, `${b.group}/local_locs`, b.start, b.end, localLocs, 0, planned.localOff.get(chunkId(b.local)) ?? 0);
-          copyShifted(s, `${b.group}/global_locs`, b.start, b.end, globalLocs, 0, planned.globalOff.get(chunkId(b.global)) ?? 0);
+          copyShifted(s, `${b.group}/local_locs`, b.start, b.end, localLocs, 0, planned.localOff.get(chunkId(b.local)) ?? 0, this.ctx.buffers);
+          copyShifted(s, `${b.group}/global_locs`, b.start, b.end, globalLocs, 0, planned.globalOff.get(chunkId(b.global)) ?? 0, this.ctx.buffers);
         }
         return { direction: this.st.direction, local: b.local, global: b.global, localLocs, globalLocs };
       });
@@ -683,6 +714,6 @@ class Hdf5ConnectionQuery implements ConnectionQuery {
 }
 
 /** Reads int rows into `dest` at row `row`, adding `offset` to the cell column. */
-function copyShifted(s: Session, path: string, start: number, end: number, dest: Int32Array, row: number, offset: number): void {
-  readInt32Rows(s.file.dataset(path), start, end, dest, row * 3, path, 3, offset);
+function copyShifted(s: Session, path: string, start: number, end: number, dest: Int32Array, row: number, offset: number, buffers: ScratchBuffers): void {
+  readInt32Rows(s.file.dataset(path), start, end, dest, row * 3, path, 3, offset, buffers);
 }

@@ -25,7 +25,7 @@ import { Hdf5ConnectivitySet } from "./connectivity.js";
 import { Hdf5FileStore } from "./files.js";
 import { H5FileAdapter } from "./h5adapter.js";
 import { Hdf5MorphologyRepository } from "./morphologies.js";
-import { rootStats, setRootStats, type EngineContext } from "./network.js";
+import { ScratchBuffers, rootStats, setRootStats, type EngineContext } from "./network.js";
 import { Hdf5PlacementSet } from "./placement.js";
 import { Session } from "./tx.js";
 
@@ -109,6 +109,7 @@ export class Hdf5Engine implements Engine {
       read: (fn, o) => this.withRead(fn, o),
       write: (fn, o) => this.withWrite(fn, o),
       inWriteScope: () => !this.closed && this.als.getStore()?.writable === true,
+      buffers: new ScratchBuffers(),
     };
     this.files = new Hdf5FileStore(this.ctx);
     this.morphologies = new Hdf5MorphologyRepository(this.ctx);

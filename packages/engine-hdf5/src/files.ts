@@ -14,7 +14,6 @@ import { asJson, asNumber, asString, enc } from "./attrs.js";
 import type { EngineContext } from "./network.js";
 import type { Session } from "./tx.js";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const utf8Encoder = new TextEncoder();
 
 function notFound(id: string): StorageError {
@@ -25,19 +24,6 @@ function checkId(id: string): void {
   if (typeof id !== "string" || id === "" || id.includes("/") || id === "." || id === "..") {
     throw new StorageError(ErrorCode.INVALID_ARGUMENT, `invalid file id '${String(id)}'`, { engine: "hdf5" });
   }
-}
-
-/** Bytes of a fixed-length string dataset read through the h5 layer (ASCII-labelled → latin1, lossless per byte). */
-function rawBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  let wide = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 255) wide = true;
-    out[i] = c;
-  }
-  // UTF-8-labelled datasets come back decoded: re-encode them
-  return wide ? utf8Encoder.encode(text) : out;
 }
 
 /** Files stored in the network (configuration, sources). */
@@ -67,34 +53,29 @@ export class Hdf5FileStore implements FileStore {
     s.requireWritable();
     const id = options.id ?? randomUUID();
     checkId(id);
-    let text: string;
+    let bytes: Uint8Array;
     let encoding: string | undefined;
-    let byteLength: number;
     if (typeof content === "string") {
       encoding = options.encoding ?? "utf-8";
       if (!/^utf-?8$/i.test(encoding)) {
         throw new StorageError(ErrorCode.UNSUPPORTED, `only utf-8 text encoding is supported, not '${encoding}'`, { engine: "hdf5" });
       }
-      text = content;
-      byteLength = utf8Encoder.encode(content).length;
+      bytes = utf8Encoder.encode(content);
     } else if (content instanceof Uint8Array) {
       encoding = options.encoding;
-      // The h5 layer writes fixed-length strings from text: only NUL-free UTF-8 bytes survive exactly.
-      if (content.includes(0)) {
-        throw new StorageError(ErrorCode.UNSUPPORTED, "binary content containing NUL bytes cannot be stored exactly by this HDF5 layer", { engine: "hdf5", key: id });
-      }
-      try {
-        text = utf8.decode(content);
-      } catch (err) {
-        throw new StorageError(ErrorCode.UNSUPPORTED, "binary content that is not valid UTF-8 cannot be stored exactly by this HDF5 layer", { engine: "hdf5", key: id, cause: err });
-      }
-      byteLength = content.length;
+      bytes = content;
     } else {
       throw new StorageError(ErrorCode.INVALID_ARGUMENT, "file content must be a string or a Uint8Array", { engine: "hdf5" });
     }
-    if (text.includes("\u0000")) {
-      throw new StorageError(ErrorCode.UNSUPPORTED, "text containing NUL characters cannot be stored in a fixed-length string", { engine: "hdf5", key: id });
+    // h5py reads the NUL-terminated S<n> type up to the first NUL: an embedded NUL would silently
+    // cut the content short in Python. Trailing NULs are fine: numpy strips them from every S<n>
+    // value anyway (upstream behaviour), and Strata restores them from `byte_length`.
+    let end = bytes.length;
+    while (end > 0 && bytes[end - 1] === 0) end--;
+    if (bytes.subarray(0, end).includes(0)) {
+      throw new StorageError(ErrorCode.UNSUPPORTED, "content with a NUL byte before its end cannot be stored so that Python reads it back exactly", { engine: "hdf5", key: id });
     }
+    const byteLength = bytes.length;
     const p = `/files/${id}`;
     if (s.file.kind(p) !== undefined) {
       if (options.overwrite !== true) {
@@ -105,7 +86,7 @@ export class Hdf5FileStore implements FileStore {
     if (s.file.kind("/files") !== "group") s.file.createGroup("/files");
     const mtime = Math.floor(Date.now() / 1000);
     const meta = { ...(options.meta ?? {}), mtime };
-    s.file.createDataset(p, { dtype: { fixedString: Math.max(1, byteLength) }, shape: [], data: [text] });
+    s.file.createDataset(p, { dtype: { fixedString: Math.max(1, byteLength) }, shape: [], data: [bytes] });
     s.file.setAttr(p, "meta", enc.json(meta));
     s.file.setAttr(p, "mtime", enc.int64(mtime));
     if (encoding !== undefined) s.file.setAttr(p, "encoding", enc.string(encoding));
@@ -125,13 +106,15 @@ export class Hdf5FileStore implements FileStore {
       const meta = this.metaOf(s, id);
       const p = `/files/${id}`;
       const ds = s.file.dataset(p);
-      const text = ds.readStrings()[0] ?? "";
-      let bytes = rawBytes(text);
+      const stored = ds.readFixedBytes()[0] ?? new Uint8Array(0);
       const byteLength = asNumber(s.file.getAttr(p, "byte_length"));
-      if (byteLength !== undefined && byteLength !== bytes.length) {
-        const exact = new Uint8Array(byteLength);
-        exact.set(bytes.subarray(0, byteLength));
-        bytes = exact;
+      let bytes: Uint8Array;
+      if (byteLength !== undefined && byteLength >= 0 && byteLength <= stored.length) bytes = stored.subarray(0, byteLength);
+      else {
+        // Files without byte_length (written by Python): strip the NUL padding, as numpy does.
+        let end = stored.length;
+        while (end > 0 && stored[end - 1] === 0) end--;
+        bytes = stored.subarray(0, end);
       }
       const encoding = asString(s.file.getAttr(p, "encoding"));
       if (encoding === undefined) return { content: bytes, meta };

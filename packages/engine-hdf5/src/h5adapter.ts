@@ -41,6 +41,10 @@ class Dataset implements DatasetLike {
     return this.ds.readStrings();
   }
 
+  readFixedBytes(): Uint8Array[] {
+    return this.ds.readFixedBytes();
+  }
+
   write(data: NumericArray | readonly string[], start?: number): void {
     const sh = this.ds.shape;
     if (start === undefined || sh.length === 0) {
@@ -93,6 +97,7 @@ export class H5FileAdapter implements FileLike {
   createGroup(path: string): void {
     this.forgetKinds(path);
     this.file.createGroup(path);
+    this.kinds.set(path, "group");
   }
 
   attrNames(path: string): string[] {
@@ -142,6 +147,21 @@ export class H5FileAdapter implements FileLike {
     return d;
   }
 
+  maybeDataset(path: string): DatasetLike | undefined {
+    const hit = this.datasets.get(path);
+    if (hit !== undefined) return hit;
+    const known = this.kinds.get(path);
+    if (this.kinds.has(path) && known !== "dataset") return undefined;
+    try {
+      return this.dataset(path);
+    } catch (err) {
+      // NOT_FOUND: nothing there; INVALID_ARGUMENT: something that is not a dataset
+      if (!isStorageError(err, "NOT_FOUND", "INVALID_ARGUMENT")) throw err;
+      if (isStorageError(err, "NOT_FOUND")) this.kinds.set(path, undefined);
+      return undefined;
+    }
+  }
+
   createDataset(path: string, spec: CreateSpec): DatasetLike {
     this.forgetKinds(path);
     const ds = this.file.createDataset(path, {
@@ -153,6 +173,7 @@ export class H5FileAdapter implements FileLike {
     });
     const d = new Dataset(ds);
     this.datasets.set(path, d);
+    this.kinds.set(path, "dataset");
     return d;
   }
 

@@ -212,11 +212,21 @@ export class Hdf5MorphologyRepository implements MorphologyRepository {
     }, options);
   }
 
-  /** Merges `meta` into the stored metadata (upstream `update_all_meta`). */
-  async updateAllMeta(meta: Record<string, Record<string, unknown>>, options?: CallOptions): Promise<void> {
+  /** @inheritDoc */
+  async updateAllMeta(meta: Readonly<Record<string, Readonly<Record<string, unknown>>>>, options?: CallOptions): Promise<void> {
+    if (meta === null || typeof meta !== "object" || Array.isArray(meta)) {
+      throw new StorageError(ErrorCode.INVALID_ARGUMENT, "updateAllMeta needs an object {name: meta}", { engine: "hdf5" });
+    }
+    for (const [k, v] of Object.entries(meta)) {
+      if (v === null || typeof v !== "object" || Array.isArray(v)) {
+        throw new StorageError(ErrorCode.INVALID_ARGUMENT, `metadata of '${k}' must be an object`, { engine: "hdf5", key: k });
+      }
+    }
     return this.ctx.write((s) => {
       const all = allMeta(s);
-      for (const [k, v] of Object.entries(meta)) all[k] = { ...(all[k] ?? {}), ...v };
+      // validated before anything changes: unknown names would give loaders that cannot load
+      for (const k of Object.keys(meta)) if (all[k] === undefined || s.file.kind(`/morphologies/${k}`) !== "group") throw missing(k);
+      for (const [k, v] of Object.entries(meta)) all[k] = { ...all[k], ...v };
       markDirty(s);
     }, options);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isStorageError, type NumericArray } from "@strata/core-interfaces";
-import { readInt32Rows } from "./network.js";
+import { ScratchBuffers, readInt32Rows, toInt64 } from "./network.js";
 import type { DatasetLike, Rows } from "./tx.js";
 
 /** An in-memory (rows × width) int64 dataset. */
@@ -17,6 +17,7 @@ function fake(values: bigint[], width: number): DatasetLike {
       return dest;
     },
     readStrings: () => [],
+    readFixedBytes: () => [],
     write: () => undefined,
     resizeRows: () => undefined,
     append: () => 0,
@@ -53,5 +54,33 @@ describe("readInt32Rows", () => {
       }
       expect(isStorageError(err, "OUT_OF_BOUNDS")).toBe(true);
     }
+  });
+});
+
+describe("ScratchBuffers", () => {
+  it("reuses one read buffer across calls and datasets of any size", () => {
+    const buffers = new ScratchBuffers();
+    const a = fake(Array.from({ length: 300_000 }, (_, i) => BigInt(i - 150_000)), 3);
+    const outA = new Int32Array(300_000);
+    readInt32Rows(a, 0, 100_000, outA, 0, "a", 3, 0, buffers);
+    const first = buffers.read();
+    const b = fake([5n, 6n, 7n], 3);
+    const outB = new Int32Array(3);
+    readInt32Rows(b, 0, 1, outB, 0, "b", 3, 7, buffers);
+    expect(buffers.read()).toBe(first);
+    expect(Array.from(outB)).toEqual([12, 6, 7]);
+    expect(outA[0]).toBe(-150_000);
+    expect(outA[299_999]).toBe(149_999);
+  });
+
+  it("int64 slots convert exactly and are reused while small enough", () => {
+    const buffers = new ScratchBuffers();
+    const x = buffers.int64(Int32Array.from([-2147483648, -1, 0, 2147483647]), 0);
+    expect(Array.from(x)).toEqual([-2147483648n, -1n, 0n, 2147483647n]);
+    const y = buffers.int64([1, 2], 0);
+    expect(y.buffer).toBe(x.buffer);
+    expect(Array.from(y)).toEqual([1n, 2n]);
+    expect(Array.from(buffers.int64([3], 1))).toEqual([3n]);
+    expect(Array.from(toInt64([-5, 5]))).toEqual([-5n, 5n]);
   });
 });

@@ -23,6 +23,8 @@ export interface EngineContext {
    * (so arguments need no defensive copy).
    */
   inWriteScope?(): boolean;
+  /** The engine's reusable conversion buffers. */
+  readonly buffers: ScratchBuffers;
 }
 
 /** Root `chunks` statistics (cached per session). */
@@ -153,20 +155,37 @@ export function toInt32(src: NumericArray, what: string): Int32Array {
 
 /** Largest int64 conversion buffer kept for reuse (bytes); larger conversions allocate. */
 const KEEP_INT64_BYTES = 16 * 1024 * 1024;
-const int64Slots: Array<BigInt64Array | undefined> = [];
+
+/** Rows per piece of {@link readInt32Rows}: the int64 scratch stays small (and hot in cache). */
+const SCRATCH_ELEMS = 3 * 65536;
 
 /**
- * {@link toInt64} into reused buffer `slot` (the result is only valid until the next conversion
- * into the same slot: for data handed straight to a write, which copies it).
+ * Conversion buffers reused by one engine's calls (each use is synchronous, so one set per engine
+ * is enough), instead of allocating (and page-faulting) fresh ones per call.
  */
-export function toInt64Scratch(src: ArrayLike<number>, slot: number): BigInt64Array {
-  if (src.length * 8 > KEEP_INT64_BYTES) return toInt64(src);
-  let buf = int64Slots[slot];
-  if (buf === undefined || buf.length < src.length) {
-    buf = new BigInt64Array(Math.max(src.length, 1024));
-    int64Slots[slot] = buf;
+export class ScratchBuffers {
+  private readonly int64Slots: Array<BigInt64Array | undefined> = [];
+  private readBuf: BigInt64Array | undefined;
+
+  /**
+   * {@link toInt64} into reused buffer `slot` (the result is only valid until the next conversion
+   * into the same slot: for data handed straight to a write, which copies it).
+   */
+  int64(src: ArrayLike<number>, slot: number): BigInt64Array {
+    if (src.length * 8 > KEEP_INT64_BYTES) return toInt64(src);
+    let buf = this.int64Slots[slot];
+    if (buf === undefined || buf.length < src.length) {
+      buf = new BigInt64Array(Math.max(src.length, 1024));
+      this.int64Slots[slot] = buf;
+    }
+    return toInt64(src, buf.subarray(0, src.length));
   }
-  return toInt64(src, buf.subarray(0, src.length));
+
+  /** The int64 read buffer of {@link readInt32Rows}. */
+  read(): BigInt64Array {
+    this.readBuf ??= new BigInt64Array(SCRATCH_ELEMS);
+    return this.readBuf;
+  }
 }
 
 /** Converts int32 values to int64 without BigInt arithmetic (into `out` when given). */
@@ -180,17 +199,24 @@ export function toInt64(src: ArrayLike<number>, out: BigInt64Array = new BigInt6
   return out;
 }
 
-/** Rows per piece of {@link readInt32Rows}: the int64 scratch stays small (and hot in cache). */
-const SCRATCH_ELEMS = 3 * 65536;
-let scratch: BigInt64Array | undefined;
-
 /**
  * Reads rows `[start, end)` of an integer dataset into `dest` (as int32) at element `destOffset`,
  * adding `shift` to the first column of each `width`-wide row. int64 data crosses a small reused
  * scratch buffer in pieces and is narrowed from its low/high words (no BigInt, no per-call int64
- * array); `OUT_OF_BOUNDS` when a value does not fit.
+ * array); `OUT_OF_BOUNDS` when a value does not fit. `buffers` supplies the scratch (a small one
+ * is allocated without).
  */
-export function readInt32Rows(ds: DatasetLike, start: number, end: number, dest: Int32Array, destOffset: number, what: string, width = 3, shift = 0): void {
+export function readInt32Rows(
+  ds: DatasetLike,
+  start: number,
+  end: number,
+  dest: Int32Array,
+  destOffset: number,
+  what: string,
+  width = 3,
+  shift = 0,
+  buffers?: ScratchBuffers,
+): void {
   if (end <= start) return;
   if (ds.numericType !== "int64") {
     const v = toInt32(ds.readNumeric([start, end]), what);
@@ -198,8 +224,8 @@ export function readInt32Rows(ds: DatasetLike, start: number, end: number, dest:
     else for (let i = 0; i < v.length; i++) dest[destOffset + i] = i % width === 0 ? v[i]! + shift : v[i]!;
     return;
   }
-  const rowsPer = Math.max(1, Math.floor(SCRATCH_ELEMS / width));
-  scratch ??= new BigInt64Array(Math.max(SCRATCH_ELEMS, width));
+  const scratch = buffers?.read() ?? new BigInt64Array(Math.min(SCRATCH_ELEMS, (end - start) * width));
+  const rowsPer = Math.max(1, Math.floor(scratch.length / width));
   const words = new Int32Array(scratch.buffer);
   let o = destOffset;
   for (let r = start; r < end; r += rowsPer) {

@@ -4,6 +4,7 @@
 import {
   ErrorCode,
   StorageError,
+  checkLabelFilter,
   chunkFromId,
   chunkId,
   isStorageError,
@@ -14,6 +15,7 @@ import {
   type ChunkLike,
   type MorphologySet,
   type NdArray,
+  type PlacedCell,
   type PlacementSet,
 } from "@strata/core-interfaces";
 import { asJson, asStrings, enc, expectObject } from "./attrs.js";
@@ -124,6 +126,7 @@ export class Hdf5PlacementSet implements PlacementSet {
   private readonly ctx: EngineContext;
   private readonly filter = new ChunkFilter();
   private labelFilter: string[] | null = null;
+  private morphologyLabelFilter: string[] | null = null;
 
   /** @internal — use the engine's `placementSet()`. */
   constructor(ctx: EngineContext, tag: string) {
@@ -188,8 +191,8 @@ export class Hdf5PlacementSet implements PlacementSet {
   }
 
   private rowsOf(s: Session, path: string): number {
-    if (s.file.kind(path) !== "dataset") return 0;
-    const sh = s.file.dataset(path).shape;
+    const sh = s.file.maybeDataset(path)?.shape;
+    if (sh === undefined) return 0;
     return sh.length === 0 ? 1 : sh[0]!;
   }
 
@@ -224,8 +227,8 @@ export class Hdf5PlacementSet implements PlacementSet {
   private chunkLabels(s: Session, info: ChunkInfo): Int32Array {
     const out = new Int32Array(info.n);
     const p = `${info.path}/labels`;
-    if (s.file.kind(p) === "dataset") {
-      const ds = s.file.dataset(p);
+    const ds = s.file.maybeDataset(p);
+    if (ds !== undefined) {
       const rows = Math.min(ds.shape[0] ?? 0, info.n);
       if (rows > 0) out.set(toInt32(ds.readNumeric([0, rows]), p));
     }
@@ -242,10 +245,8 @@ export class Hdf5PlacementSet implements PlacementSet {
     const infos = this.infos(s);
     const masks = this.labelFilter === null ? undefined : this.maskOf(s, this.labelFilter, infos);
     const dss: Array<{ ds: DatasetLike; rows: number } | undefined> = infos.map((info) => {
-      const p = `${info.path}/${name}`;
-      if (s.file.kind(p) !== "dataset") return undefined;
-      const ds = s.file.dataset(p);
-      return { ds, rows: ds.shape[0] ?? 0 };
+      const ds = s.file.maybeDataset(`${info.path}/${name}`);
+      return ds === undefined ? undefined : { ds, rows: ds.shape[0] ?? 0 };
     });
     let total = 0;
     dss.forEach((d, i) => {
@@ -405,7 +406,8 @@ export class Hdf5PlacementSet implements PlacementSet {
         }
       }
       const p = `${info.path}/morphology`;
-      const raw = s.file.kind(p) === "dataset" ? toInt32(s.file.dataset(p).readNumeric(), p) : new Int32Array(0);
+      const mds = s.file.maybeDataset(p);
+      const raw = mds !== undefined ? toInt32(mds.readNumeric(), p) : new Int32Array(0);
       const mapped = new Int32Array(raw.length);
       for (let i = 0; i < raw.length; i++) {
         const name = list[raw[i]!];
@@ -589,7 +591,8 @@ export class Hdf5PlacementSet implements PlacementSet {
       if (ms.indices.length === 0 && (nonEmpty || ms.loaders.length === 0) && options?.allowEmpty !== true) {
         throw new StorageError(ErrorCode.NOT_FOUND, "No morphology data available.", { engine: "hdf5", legacyName: "DatasetNotFoundError", path: this.path });
       }
-      if (this.labelFilter === null) return { loaders: ms.loaders, indices: ms.indices };
+      const labels = this.getMorphologyLabelFilter();
+      if (this.labelFilter === null) return { loaders: ms.loaders, indices: ms.indices, labels };
       const masks = this.maskOf(s, this.labelFilter, infos);
       const out: number[] = [];
       ms.perChunk.forEach((c, i) => {
@@ -597,7 +600,7 @@ export class Hdf5PlacementSet implements PlacementSet {
         const m = masks[i]!;
         for (let r = 0; r < c.length; r++) if (r >= m.length || m[r]) out.push(c[r]!);
       });
-      return { loaders: ms.loaders, indices: Int32Array.from(out) };
+      return { loaders: ms.loaders, indices: Int32Array.from(out), labels };
     }, options);
   }
 
@@ -699,7 +702,7 @@ export class Hdf5PlacementSet implements PlacementSet {
     return this.ctx.write((s) => this.writeLabels(s, labels, this.targets(s, cells), "remove"), options);
   }
 
-  /** Removes labels from the cells where `mask` is true (mask length = `count()`). */
+  /** @inheritDoc */
   async removeLabelsByMask(labels: readonly string[], mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<void> {
     return this.ctx.write((s) => {
       const n = this.countSync(s);
@@ -733,12 +736,22 @@ export class Hdf5PlacementSet implements PlacementSet {
 
   /** @inheritDoc */
   setLabelFilter(labels: readonly string[] | null): void {
-    this.labelFilter = labels === null || labels === undefined ? null : [...labels];
+    this.labelFilter = checkLabelFilter(labels === undefined ? null : labels);
   }
 
-  /** The current label filter (`null` = none). */
+  /** @inheritDoc */
   getLabelFilter(): string[] | null {
     return this.labelFilter === null ? null : [...this.labelFilter];
+  }
+
+  /** @inheritDoc */
+  setMorphologyLabelFilter(labels: readonly string[] | null): void {
+    this.morphologyLabelFilter = checkLabelFilter(labels === undefined ? null : labels, "morphology label filter");
+  }
+
+  /** @inheritDoc */
+  getMorphologyLabelFilter(): string[] | null {
+    return this.morphologyLabelFilter === null ? null : [...this.morphologyLabelFilter];
   }
 
   /** @inheritDoc */
@@ -819,8 +832,8 @@ export class Hdf5PlacementSet implements PlacementSet {
     }, options);
   }
 
-  /** Iterates `[position, morphology name]` pairs of the selected cells (no morphology: `undefined`). */
-  async *[Symbol.asyncIterator](): AsyncIterator<readonly [readonly [number, number, number], string | undefined]> {
+  /** @inheritDoc */
+  async *[Symbol.asyncIterator](): AsyncIterator<PlacedCell> {
     const pos = await this.loadPositions();
     let ms: MorphologySet | undefined;
     try {

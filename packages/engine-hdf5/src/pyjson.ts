@@ -28,6 +28,13 @@ export function isNdarrayLike(value: unknown): boolean {
  * `-Infinity`. Malformed text raises `INVALID_METADATA`.
  */
 export function parsePyJson(text: string, what = "JSON"): unknown {
+  // standard JSON (the statistics attributes, most meta) parses natively; only text with
+  // Python's bare tokens needs the scan below
+  try {
+    return JSON.parse(text);
+  } catch {
+    // fall through
+  }
   const SENT = "\uE000strata-nf:";
   let out = "";
   let used = false;

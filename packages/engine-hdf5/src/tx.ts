@@ -23,6 +23,8 @@ export interface DatasetLike {
   readInto<T extends NumericArray>(dest: T, rows: Rows, destOffset: number): T;
   /** Reads the dataset as strings. */
   readStrings(): string[];
+  /** Exact element bytes of a fixed-length string dataset (binary file content). */
+  readFixedBytes(): Uint8Array[];
   /** Writes whole rows starting at row `start` (whole dataset when `start` is omitted and the shape matches). */
   write(data: NumericArray | readonly string[], start?: number): void;
   /** Resizes the first axis (chunked datasets). */
@@ -53,7 +55,7 @@ export interface CreateSpec {
   /** Chunk shape (required with maxshape). */
   readonly chunks?: readonly number[];
   /** Initial data. */
-  readonly data?: NumericArray | readonly string[];
+  readonly data?: NumericArray | readonly string[] | readonly Uint8Array[];
 }
 
 /** An open file as the engine uses it. */
@@ -78,6 +80,8 @@ export interface FileLike {
   deleteAttr(path: string, name: string): void;
   /** An existing dataset. */
   dataset(path: string): DatasetLike;
+  /** The dataset at `path`, or undefined when nothing (or no dataset) is there: one lookup instead of {@link kind} + {@link dataset}. */
+  maybeDataset(path: string): DatasetLike | undefined;
   /** Creates a dataset. */
   createDataset(path: string, spec: CreateSpec): DatasetLike;
   /** Deletes objects (by rewriting the file when needed). */

@@ -150,6 +150,13 @@ describe("Strata → h5py", () => {
       branchEnds: new Int32Array(0), branchParents: new Int32Array(0),
     });
     await engine.files.store("héllo", { id: "greeting" });
+    // binary, not UTF-8, trailing NULs: exact in Strata; Python sees numpy's NUL-stripped bytes
+    const blob = new Uint8Array([0xff, 0x80, 0x41, 0xc3, 0, 0]);
+    await engine.files.store(blob, { id: "blob" });
+    expect((await engine.files.load("blob")).content).toEqual(blob);
+    // an embedded NUL would be cut short by h5py: refused rather than stored
+    await expect(engine.files.store(new Uint8Array([1, 0, 2]), { id: "cut" })).rejects.toMatchObject({ code: "UNSUPPORTED" });
+    expect(await engine.files.has("cut")).toBe(false);
     await engine.files.storeActiveConfig({ name: "net", _meta: { path: "x.json" } });
     let stdout: string;
     try {
@@ -179,6 +186,7 @@ describe("Strata → h5py", () => {
     expect(py.morphologies.M.ldc).toEqual([0, 0, 0]);
     expect(py.morphologies.E.ldc).toBe("nan");
     expect(py.files.greeting.content).toBe("héllo");
+    expect(py.files.blob.content).toEqual([0xff, 0x80, 0x41, 0xc3]);
     const active = Object.values<any>(py.files).filter((f) => f.meta.active_config);
     expect(active).toHaveLength(1);
     expect(JSON.parse(active[0].content)).toEqual({ name: "net", _meta: { path: "x.json" } });

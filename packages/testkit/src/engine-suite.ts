@@ -7,7 +7,7 @@ import {
   chunkId,
   createRegistry,
   isStorageError,
-  type ConnectionBlock,
+  type ConnectionBlockRef,
   type Direction,
   type Engine,
   type MorphologyMeta,
@@ -22,6 +22,7 @@ import {
   FOUR_CHUNKS,
   FIXTURE_CELL_TYPE,
   applyLabelWorkedExample,
+  branchedMorphology,
   connectAllToAll,
   emptyMorphology,
   fixturePositions,
@@ -897,6 +898,32 @@ function registerLabels(ctx: EngineSuiteContext): void {
     expect((await ps.getLabelled(["x"])).length).toBe(0);
   });
 
+  test("getLabelFilter copies the filter; removeLabelsByMask; malformed filters and masks are INVALID_ARGUMENT", async (env) => {
+    const engine = await env.create();
+    const ps = await applyLabelWorkedExample(engine);
+    expect(ps.getLabelFilter()).toBe(null);
+    const filter = ["labelA"];
+    ps.setLabelFilter(filter);
+    filter.push("labelD");
+    expect(ps.getLabelFilter()).toEqual(["labelA"]);
+    ps.getLabelFilter()!.push("x");
+    expect(ps.getLabelFilter()).toEqual(["labelA"]);
+    // with the filter, the mask covers the 2 visible cells (5 and 6): remove labelB from cell 6 only
+    await ps.removeLabelsByMask(["labelB"], [false, true]);
+    ps.setLabelFilter(null);
+    expect(arr(await ps.getLabelled(["labelB"]))).toEqual([5]);
+    expect(arr(await ps.getLabelled(["labelA"]))).toEqual([5, 6]);
+    const mask = new Uint8Array(100);
+    mask[0] = 1;
+    mask[3] = 1;
+    await ps.removeLabelsByMask(["labelC"], mask);
+    expect(arr(await ps.getLabelled(["labelC"]))).toEqual([5]);
+    await expectStorageError(expect, ps.removeLabelsByMask(["labelA"], new Uint8Array(99)), "INVALID_ARGUMENT");
+    expect(arr(await ps.getLabelled(["labelA"]))).toEqual([5, 6]);
+    await expectStorageError(expect, () => ps.setLabelFilter([1 as unknown as string]), "INVALID_ARGUMENT");
+    expect(ps.getLabelFilter()).toBe(null);
+  });
+
   test("labels survive further appends (zero-padded) and span chunks", async (env) => {
     const engine = await env.create();
     const ps = await placeFourChunkFixture(engine);
@@ -961,6 +988,54 @@ function registerPlacementExtras(ctx: EngineSuiteContext): void {
     ms = await ps.loadMorphologies();
     expect(arr(ms.loaders)).toEqual(["b"]);
     expect(arr(ms.indices)).toEqual([0, 0]);
+  });
+
+  test("iterating a placement set yields [position, morphology name] per selected cell", async (env) => {
+    const engine = await env.create();
+    await engine.morphologies.save("a", sampleMorphology());
+    const ps = await engine.requirePlacementSet("cells");
+    await ps.appendData([1, 0, 0], { positions: [[4, 4, 4]], morphologies: ["a"] });
+    await ps.appendData([0, 0, 0], { positions: [[1, 1, 1], [2, 2, 2]], morphologies: ["a", "a"] });
+    const cells: unknown[] = [];
+    for await (const [pos, name] of ps) cells.push([[...pos], name]);
+    expect(cells).toEqual([[[1, 1, 1], "a"], [[2, 2, 2], "a"], [[4, 4, 4], "a"]]);
+    const plain = await engine.requirePlacementSet("points");
+    await plain.appendData([0, 0, 0], { positions: [[7, 8, 9]] });
+    const pts: unknown[] = [];
+    for await (const [pos, name] of plain) pts.push([[...pos], name]);
+    expect(pts).toEqual([[[7, 8, 9], undefined]]);
+    ps.setChunkFilter([[1, 0, 0]]);
+    let n = 0;
+    for await (const _cell of ps) n++;
+    expect(n).toBe(1);
+  });
+
+  test("morphology label filter: set/get (copies), reported by loadMorphologies, not stored, INVALID_ARGUMENT when malformed", async (env) => {
+    const engine = await env.create();
+    await engine.morphologies.save("tree", branchedMorphology());
+    const ps = await engine.requirePlacementSet("cells");
+    await ps.appendData([0, 0, 0], { positions: [[1, 1, 1], [2, 2, 2]], morphologies: ["tree", "tree"] });
+    expect(ps.getMorphologyLabelFilter()).toBe(null);
+    expect((await ps.loadMorphologies()).labels ?? null).toBe(null);
+    const labels = ["dend"];
+    ps.setMorphologyLabelFilter(labels);
+    labels.push("axon");
+    expect(ps.getMorphologyLabelFilter()).toEqual(["dend"]);
+    const ms = await ps.loadMorphologies();
+    expect(ms.labels).toEqual(["dend"]);
+    expect(arr(ms.loaders)).toEqual(["tree"]);
+    expect(arr(ms.indices)).toEqual([0, 0]);
+    ps.setMorphologyLabelFilter([]);
+    expect((await ps.loadMorphologies()).labels).toEqual([]);
+    await expectStorageError(expect, () => ps.setMorphologyLabelFilter("dend" as unknown as string[]), "INVALID_ARGUMENT");
+    await expectStorageError(expect, () => ps.setMorphologyLabelFilter([3 as unknown as string]), "INVALID_ARGUMENT");
+    expect(ps.getMorphologyLabelFilter()).toEqual([]);
+    ps.setMorphologyLabelFilter(null);
+    expect(ps.getMorphologyLabelFilter()).toBe(null);
+    // per handle: another handle on the same set has no filter
+    ps.setMorphologyLabelFilter(["dend"]);
+    const other = await engine.placementSet("cells");
+    expect(other.getMorphologyLabelFilter()).toBe(null);
   });
 
   test("morphologies: a set without morphologies raises NOT_FOUND; an unknown morphology name is NOT_FOUND", async (env) => {
@@ -1109,7 +1184,7 @@ function registerConnectivityFixture(ctx: EngineSuiteContext): void {
     }
   });
 
-  test("nestedIterConnections: inc then out, each 4 local chunks x 4 global chunks", async (env) => {
+  test("nestedIterConnections: inc then out, each 4 local chunks x 4 global chunks; leaves load on demand", async (env) => {
     const { cs } = await build(env);
     const top = cs.nestedIterConnections();
     expect(Symbol.asyncIterator in (top as object)).toBe(true);
@@ -1120,9 +1195,17 @@ function registerConnectivityFixture(ctx: EngineSuiteContext): void {
       for await (const [local, sub2] of sub as AsyncIterable<readonly [unknown, NestedConnections]>) {
         locals.push(chunkId(local as never));
         const globals: number[] = [];
-        for await (const [global, block] of sub2 as AsyncIterable<readonly [unknown, NestedConnections]>) {
+        for await (const [global, leaf] of sub2 as AsyncIterable<readonly [unknown, NestedConnections]>) {
           globals.push(chunkId(global as never));
-          expect((block as ConnectionBlock).localLocs.length).toBe(625 * 3);
+          expect("load" in leaf).toBe(true);
+          const ref = leaf as ConnectionBlockRef;
+          expect(ref.direction).toBe(dir);
+          expect(chunkId(ref.local)).toBe(chunkId(local as never));
+          expect(chunkId(ref.global)).toBe(chunkId(global as never));
+          const block = await ref.load();
+          expect(block.direction).toBe(dir);
+          expect(block.localLocs.length).toBe(625 * 3);
+          expect(block.globalLocs.length).toBe(625 * 3);
         }
         expect(globals).toEqual(SORTED_FIXTURE_IDS);
       }
@@ -1133,6 +1216,20 @@ function registerConnectivityFixture(ctx: EngineSuiteContext): void {
     const locals: number[] = [];
     for await (const [local] of outOnly as AsyncIterable<readonly [unknown, NestedConnections]>) locals.push(chunkId(local as never));
     expect(locals).toEqual(SORTED_FIXTURE_IDS);
+    // every level a single selection: the block reference itself
+    const single = cs.nestedIterConnections({ direction: "out", local: [1, 0, 0], global: [0, 0, 1] });
+    expect(Symbol.asyncIterator in (single as object)).toBe(false);
+    const block = await (single as ConnectionBlockRef).load();
+    expect(chunkId(block.local)).toBe(1);
+    expect(chunkId(block.global)).toBe(4294967296);
+    expect(block.localLocs.length).toBe(625 * 3);
+    // one local chunk, all globals: [global, ref] pairs; a missing block loads empty
+    const perGlobal = cs.nestedIterConnections({ direction: "inc", local: [0, 0, 0], global: [[5, 5, 5], [0, 0, 0]] });
+    const got: Array<[number, number]> = [];
+    for await (const [g, leaf] of perGlobal as AsyncIterable<readonly [unknown, NestedConnections]>) {
+      got.push([chunkId(g as never), (await (leaf as ConnectionBlockRef).load()).localLocs.length / 3]);
+    }
+    expect(got).toEqual([[0, 625], [chunkId([5, 5, 5]), 0]]);
   });
 
   test("clear(): no connections, statistics zeroed, placement counts kept", async (env) => {
@@ -1153,6 +1250,67 @@ function registerConnectivityFixture(ctx: EngineSuiteContext): void {
 function registerConnectivityCases(ctx: EngineSuiteContext): void {
   const { test, api } = ctx;
   const { expect } = api;
+
+  test("morphology label filter: connect stores the original branch/point ids of filtered locations", async (env) => {
+    const engine = await env.create();
+    await engine.morphologies.save("tree", branchedMorphology());
+    await engine.morphologies.save("plain", sampleMorphology());
+    const pre = await engine.requirePlacementSet("pre");
+    const post = await engine.requirePlacementSet("post");
+    await pre.appendData([0, 0, 0], { positions: [[0, 0, 0], [1, 1, 1], [2, 2, 2]], morphologies: ["tree", "plain", "tree"] });
+    await post.appendData([0, 0, 1], { positions: [[0, 0, 5], [1, 1, 5]], morphologies: ["tree", "tree"] });
+    pre.setMorphologyLabelFilter(["dend"]);
+    post.setMorphologyLabelFilter([]);
+    const cs = await engine.requireConnectivitySet("pre", "post");
+    await cs.connect(
+      pre,
+      post,
+      [[0, 2, 1], [2, 3, 0], [1, -1, -1], [0, 0, 0]],
+      [[0, 1, 0], [1, 0, 0], [0, -1, -1], [1, 1, 0]],
+    );
+    const pairs = async (): Promise<string[]> => {
+      const r = await cs.loadConnections().all();
+      const out: string[] = [];
+      for (let i = 0; i < r.pre.length; i += 3) out.push(`${arr(r.pre.subarray(i, i + 3)).join(",")}>${arr(r.post.subarray(i, i + 3)).join(",")}`);
+      return out.sort();
+    };
+    // pre ["dend"]: filtered branch 2 = stored branch 1 from point 2, branch 3 = branch 3, branch 0 = branch 0 from point 2
+    // post []: filtered branch 0 = stored branch 1 from point 1, branch 1 = branch 1 from point 4
+    expect(await pairs()).toEqual(["0,0,2>1,1,4", "0,1,3>0,1,4", "1,-1,-1>0,-1,-1", "2,3,0>1,1,1"].sort());
+    expect(await cs.count()).toBe(4);
+    // beyond the filtered morphology, or half wildcards: typed errors, nothing written
+    await expectStorageError(expect, cs.connect(pre, post, [[0, 4, 0]], [[0, -1, -1]]), "OUT_OF_BOUNDS").then((e) => expect(e["side"]).toBe("pre"));
+    await expectStorageError(expect, cs.connect(pre, post, [[0, 0, 2]], [[0, -1, -1]]), "OUT_OF_BOUNDS");
+    await expectStorageError(expect, cs.connect(pre, post, [[1, 0, 0]], [[0, -1, -1]]), "OUT_OF_BOUNDS");
+    await expectStorageError(expect, cs.connect(pre, post, [[0, -1, -1]], [[0, 2, 0]]), "OUT_OF_BOUNDS").then((e) => expect(e["side"]).toBe("post"));
+    await expectStorageError(expect, cs.connect(pre, post, [[0, 1, -1]], [[0, -1, -1]]), "INVALID_ARGUMENT");
+    expect(await cs.count()).toBe(4);
+    // without the filter, ids are stored as given
+    pre.setMorphologyLabelFilter(null);
+    post.setMorphologyLabelFilter(null);
+    const raw = await engine.requireConnectivitySet("pre", "post", "raw");
+    await raw.connect(pre, post, [[0, 2, 1]], [[1, 3, 1]]);
+    const r = await raw.loadConnections().all();
+    expect([arr(r.pre), arr(r.post)]).toEqual([[0, 2, 1], [1, 3, 1]]);
+  });
+
+  test("morphology label filter: a set without morphologies stores locations unchanged; the cell label filter composes", async (env) => {
+    const engine = await env.create();
+    await engine.morphologies.save("tree", branchedMorphology());
+    const points = await engine.requirePlacementSet("points");
+    await points.appendData([0, 0, 0], { positions: [[0, 0, 0], [1, 1, 1]] });
+    const cells = await engine.requirePlacementSet("cells");
+    await cells.appendData([0, 0, 0], { positions: [[0, 0, 0], [1, 1, 1], [2, 2, 2]], morphologies: ["tree", "tree", "tree"] });
+    await cells.label(["picked"], [2]);
+    points.setMorphologyLabelFilter(["dend"]);
+    cells.setMorphologyLabelFilter(["dend"]);
+    cells.setLabelFilter(["picked"]);
+    const cs = await engine.requireConnectivitySet("points", "cells");
+    // cell 0 of the label-filtered "cells" set is cell 2
+    await cs.connect(points, cells, [[1, 3, 4]], [[0, 2, 0]]);
+    const r = await cs.loadConnections().all();
+    expect([arr(r.pre), arr(r.post)]).toEqual([[1, 3, 4], [2, 1, 2]]);
+  });
 
   test("§5.3 block layout: blocks contiguous in first-insertion order, exact final state", async (env) => {
     const engine = await env.create();
@@ -1478,6 +1636,27 @@ function registerMorphologies(ctx: EngineSuiteContext): void {
       },
       pick: () => true,
     }), "NOT_FOUND");
+  });
+
+  test("updateAllMeta merges keys into stored metadata; NOT_FOUND for unknown names and INVALID_ARGUMENT change nothing", async (env) => {
+    const engine = await env.create();
+    const repo = engine.morphologies;
+    await repo.save("a", sampleMorphology(), { meta: { kind: "x", keep: 1 } });
+    await repo.save("b", sampleMorphology(1));
+    await repo.updateAllMeta({ a: { kind: "y", extra: [1, 2] }, b: { kind: "z" } });
+    const a = await repo.getMeta("a");
+    expect(a["kind"]).toBe("y");
+    expect(a["keep"]).toBe(1);
+    expect(a.name).toBe("a");
+    expect(arr(a.ldc as number[])).toEqual([0, 0, -1]);
+    expect((await repo.getMeta("b"))["kind"]).toBe("z");
+    await expectStorageError(expect, repo.updateAllMeta({ a: { kind: "w" }, ghost: { kind: "w" } }), "NOT_FOUND");
+    await expectStorageError(expect, repo.updateAllMeta({ a: 5 as unknown as Record<string, unknown> }), "INVALID_ARGUMENT");
+    expect((await repo.getMeta("a"))["kind"]).toBe("y");
+    expect(Object.keys(await repo.getAllMeta()).sort()).toEqual(["a", "b"]);
+    await engine.close();
+    const again = await env.open(engine.root);
+    expect((await again.morphologies.getMeta("a"))["kind"]).toBe("y");
   });
 
   test("an empty morphology has NaN ldc/mdc and loads with zero points", async (env) => {

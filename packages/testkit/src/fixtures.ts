@@ -128,6 +128,29 @@ export function sampleMorphology(offset: number = 0): Morphology {
   };
 }
 
+/**
+ * A labelled branched morphology for morphology label filters: 13 points, four branches in
+ * depth-first order — 0 root (rows 0–3: soma, soma, dend, dend), 1 child of 0 (rows 4–8: dend, –,
+ * dend, dend, –), 2 child of 1 (rows 9–10: axon), 3 child of 2 (rows 11–12: dend). Point `i` is at
+ * `(i, 0, 0)`. Filtered on `["dend"]` it has four branches cut from stored branches 0, 1, 1, 3 at
+ * point offsets 2, 0, 2, 0; on `[]` (unlabelled points) two, both from branch 1 at offsets 1 and 4.
+ */
+export function branchedMorphology(): Morphology {
+  const labels = new Int32Array([1, 1, 2, 2, 2, 0, 2, 2, 0, 3, 3, 2, 2]);
+  const n = labels.length;
+  const points = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) points[i * 3] = i;
+  return {
+    points,
+    radii: new Float64Array(n).fill(1),
+    labels,
+    labelSets: { 0: [], 1: ["soma"], 2: ["dend"], 3: ["axon"] },
+    properties: {},
+    branchEnds: new Int32Array([4, 9, 11, 13]),
+    branchParents: new Int32Array([-1, 0, 1, 2]),
+  };
+}
+
 /** A morphology without points or branches (its meta `ldc`/`mdc` must be NaN). */
 export function emptyMorphology(): Morphology {
   return {

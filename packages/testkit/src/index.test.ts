@@ -19,6 +19,7 @@ describe("public API", () => {
         "FIXTURE_CHUNK_SIZE",
         "FOUR_CHUNKS",
         "applyLabelWorkedExample",
+        "branchedMorphology",
         "connectAllToAll",
         "describeEngineConformance",
         "describeStoreConformance",

@@ -36,6 +36,7 @@ export {
   FIXTURE_CHUNK_SIZE,
   FOUR_CHUNKS,
   applyLabelWorkedExample,
+  branchedMorphology,
   connectAllToAll,
   emptyMorphology,
   fixturePositions,
