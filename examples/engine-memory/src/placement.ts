@@ -347,11 +347,8 @@ export class JsonPlacementSet implements PlacementSet {
     });
   }
 
-  async label(labels: readonly string[], cells: ArrayLike<number>, options?: CallOptions): Promise<void> {
-    await this.#relabel(labels, cells, "add", options);
-  }
-
-  async labelByMask(labels: readonly string[], mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<void> {
+  /** Indices of the cells a per-cell mask selects; the mask must cover every cell. */
+  async #maskedCells(mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<number[]> {
     const n = await this.count(options);
     if (mask.length !== n) {
       throw new StorageError(ErrorCode.INVALID_ARGUMENT, `mask has ${mask.length} entries but the placement set has ${n} cells`, {
@@ -361,7 +358,15 @@ export class JsonPlacementSet implements PlacementSet {
     }
     const cells: number[] = [];
     for (let i = 0; i < mask.length; i++) if (mask[i]) cells.push(i);
+    return cells;
+  }
+
+  async label(labels: readonly string[], cells: ArrayLike<number>, options?: CallOptions): Promise<void> {
     await this.#relabel(labels, cells, "add", options);
+  }
+
+  async labelByMask(labels: readonly string[], mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<void> {
+    await this.#relabel(labels, await this.#maskedCells(mask, options), "add", options);
   }
 
   async removeLabels(labels: readonly string[], cells: ArrayLike<number>, options?: CallOptions): Promise<void> {
@@ -369,16 +374,7 @@ export class JsonPlacementSet implements PlacementSet {
   }
 
   async removeLabelsByMask(labels: readonly string[], mask: ArrayLike<boolean | number>, options?: CallOptions): Promise<void> {
-    const n = await this.count(options);
-    if (mask.length !== n) {
-      throw new StorageError(ErrorCode.INVALID_ARGUMENT, `mask has ${mask.length} entries but the placement set has ${n} cells`, {
-        engine: FORMAT,
-        legacyName: "LabellingError",
-      });
-    }
-    const cells: number[] = [];
-    for (let i = 0; i < mask.length; i++) if (mask[i]) cells.push(i);
-    await this.#relabel(labels, cells, "remove", options);
+    await this.#relabel(labels, await this.#maskedCells(mask, options), "remove", options);
   }
 
   async getLabelled(labels: readonly string[] | null, options?: CallOptions): Promise<Int32Array> {
