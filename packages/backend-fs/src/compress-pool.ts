@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { ErrorCode, StorageError } from "@strata/core-interfaces";
+import { shuffleBytes, transpose4 } from "./shuffle.js";
 
 /** One payload to compress: `u32`-prefixed LZ4 of the payload shuffled with `typesize` (0 = none). */
 export interface CompressJob {
@@ -32,8 +33,8 @@ export type BatchCallback = (results: readonly CompressResult[] | undefined, err
 const WAIT_LIMIT_MS = 120_000;
 
 /**
- * The worker (CommonJS, evaluated): a copy of `shuffleBytes` (shuffle.ts) — byte-identical
- * output is asserted by the tests — and native LZ4 / CRC. Errors go back with the payloads.
+ * The worker (CommonJS, evaluated): `shuffleBytes` from shuffle.ts (its source is inlined, so
+ * there is one implementation) and native LZ4 / CRC. Errors go back with the payloads.
  */
 const WORKER_SOURCE = `
 "use strict";
@@ -42,36 +43,13 @@ const { crc32 } = require("node:zlib");
 const lz4 = require(workerData.lz4Path);
 const port = workerData.port;
 const signal = new Int32Array(workerData.signal);
-function transpose4(dv, i0, i1, i2, i3, ov, o0, o1, o2, o3) {
-  const a = dv.getUint32(i0, true), b = dv.getUint32(i1, true), c = dv.getUint32(i2, true), d = dv.getUint32(i3, true);
-  const abLo = (a & 0xff) | ((b & 0xff) << 8) | ((a & 0xff00) << 8) | ((b & 0xff00) << 16);
-  const abHi = ((a >>> 16) & 0xff) | (((b >>> 16) & 0xff) << 8) | ((a >>> 24) << 16) | ((b >>> 24) << 24);
-  const cdLo = (c & 0xff) | ((d & 0xff) << 8) | ((c & 0xff00) << 8) | ((d & 0xff00) << 16);
-  const cdHi = ((c >>> 16) & 0xff) | (((d >>> 16) & 0xff) << 8) | ((c >>> 24) << 16) | ((d >>> 24) << 24);
-  ov.setUint32(o0, (abLo & 0xffff) | (cdLo << 16), true);
-  ov.setUint32(o1, (abLo >>> 16) | (cdLo & 0xffff0000), true);
-  ov.setUint32(o2, (abHi & 0xffff) | (cdHi << 16), true);
-  ov.setUint32(o3, (abHi >>> 16) | (cdHi & 0xffff0000), true);
-}
+// The real shuffle (shuffle.ts), evaluated here from its own source: one implementation.
+${transpose4.toString()}
+${shuffleBytes.toString()}
 let scratch = new Uint8Array(0);
 function shuffle(src, typesize) {
   if (scratch.length < src.length) scratch = new Uint8Array(Math.max(src.length, 2 * scratch.length));
-  const out = scratch.subarray(0, src.length);
-  const n = Math.floor(src.length / typesize);
-  let i = 0;
-  if (typesize === 4) {
-    const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    const n2 = 2 * n, n3 = 3 * n;
-    for (; i + 4 <= n; i += 4) { const s = 4 * i; transpose4(dv, s, s + 4, s + 8, s + 12, ov, i, n + i, n2 + i, n3 + i); }
-  }
-  for (let k = 0; k < typesize; k++) {
-    const base = k * n;
-    for (let e = i, j = i * typesize + k; e < n; e++, j += typesize) out[base + e] = src[j];
-  }
-  const tail = n * typesize;
-  if (tail < src.length) out.set(src.subarray(tail), tail);
-  return out;
+  return shuffleBytes(src, typesize, scratch.subarray(0, src.length));
 }
 port.on("message", (m) => {
   try {

@@ -8,9 +8,10 @@
 /**
  * Transposes a 4x4 byte block: the words `a..d` are rows, the results columns (column j = byte j
  * of a, b, c, d). Shuffling and unshuffling with typesize 4 are both this transpose, done four
- * elements at a time with 32-bit loads and stores instead of 16 byte accesses.
+ * elements at a time with 32-bit loads and stores instead of 16 byte accesses. Exported for the
+ * compression worker, which evaluates this function's source. @internal
  */
-function transpose4(dv: DataView, i0: number, i1: number, i2: number, i3: number, ov: DataView, o0: number, o1: number, o2: number, o3: number): void {
+export function transpose4(dv: DataView, i0: number, i1: number, i2: number, i3: number, ov: DataView, o0: number, o1: number, o2: number, o3: number): void {
   const a = dv.getUint32(i0, true), b = dv.getUint32(i1, true), c = dv.getUint32(i2, true), d = dv.getUint32(i3, true);
   const abLo = (a & 0xff) | ((b & 0xff) << 8) | ((a & 0xff00) << 8) | ((b & 0xff00) << 16);
   const abHi = ((a >>> 16) & 0xff) | (((b >>> 16) & 0xff) << 8) | ((a >>> 24) << 16) | ((b >>> 24) << 24);
